@@ -1,0 +1,50 @@
+"""bayes_scaling: Bayesian hierarchical scaling laws and the risk of extrapolating them.
+
+Public API (explicit re-exports)::
+
+    ScalingLaw, ScalingFit          specify and fit a model; the result object
+    load_fit, save_fit              netCDF round trip
+    predict, predictive_draws       posterior predictive at new scales
+    curve_table, level_table        parameter tables
+    plot_curves                     data, bands and the extrapolation region on log-log axes
+    validate_runs                   the validation step where data enters
+    Prior, get_law, list_laws       priors and functional forms
+    load_dataset, list_datasets     bundled real data
+"""
+
+from bayes_scaling._version import __version__
+from bayes_scaling.data import RunData, validate_runs
+from bayes_scaling.datasets import list_datasets, load_dataset
+from bayes_scaling.diagnostics import Diagnostics, SamplerWarning
+from bayes_scaling.estimator import ScalingFit, ScalingLaw
+from bayes_scaling.io import load_fit, save_fit
+from bayes_scaling.laws import Law, LawParam, get_law, list_laws
+from bayes_scaling.plotting import plot_curves
+from bayes_scaling.predict import PredictiveDraws, predict, predictive_draws
+from bayes_scaling.priors import Prior
+from bayes_scaling.summaries import curve_table, level_table
+
+__all__ = [
+    "__version__",
+    "Diagnostics",
+    "Law",
+    "LawParam",
+    "PredictiveDraws",
+    "Prior",
+    "RunData",
+    "SamplerWarning",
+    "ScalingFit",
+    "ScalingLaw",
+    "curve_table",
+    "get_law",
+    "level_table",
+    "list_datasets",
+    "list_laws",
+    "load_dataset",
+    "load_fit",
+    "plot_curves",
+    "predict",
+    "predictive_draws",
+    "save_fit",
+    "validate_runs",
+]

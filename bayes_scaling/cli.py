@@ -1,0 +1,233 @@
+"""Command line: ``bayes-scaling fit|predict|summary|demo``.
+
+Any bad input ends with a non-zero exit and one line ``bayes-scaling: error: ...`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+PROG = "bayes-scaling"
+
+
+def _fast() -> bool:
+    return os.environ.get("BAYES_SCALING_FAST", "") not in ("", "0", "false", "False")
+
+
+def _parse_prior(text: str) -> tuple[str, dict]:
+    name, sep, spec = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f'--prior must look like NAME=\'{{"dist": "Normal", ...}}\', got {text!r}')
+    try:
+        value = json.loads(spec)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--prior {name}: value is not JSON ({e.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--prior {name}: value must be a JSON object with a 'dist' key")
+    return name, value
+
+
+def _write_table(df, out: str | None) -> None:  # noqa: ANN001 - pandas DataFrame
+    if out is None:
+        print(df.to_string(index=False))
+        return
+    path = Path(out)
+    if path.parent and not path.parent.exists():
+        raise ValueError(f"output directory {str(path.parent)!r} does not exist")
+    if path.suffix.lower() == ".json":
+        path.write_text(df.to_json(orient="records", indent=1))
+    elif path.suffix.lower() == ".csv":
+        df.to_csv(path, index=False)
+    else:
+        raise ValueError(f"--out must end in .csv or .json, got {out!r}")
+    print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
+
+
+def _sampler_args(p: argparse.ArgumentParser, draws: int = 1000) -> None:
+    p.add_argument("--chains", type=int, default=4, help="NUTS chains (default 4)")
+    p.add_argument("--warmup", type=int, default=1000, help="warm-up steps per chain")
+    p.add_argument("--draws", type=int, default=draws, help="draws per chain")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--target-accept", type=float, default=0.9, help="NUTS target acceptance")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bayes-scaling`` command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Bayesian scaling laws: fit small runs, trust big ones (or not)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fit", help="fit a (hierarchical) scaling law to a CSV of runs")
+    f.add_argument("runs", help="CSV with one row per run")
+    f.add_argument(
+        "--x", action="append", required=True, help="scale column (repeat for two-input laws)"
+    )
+    f.add_argument("--y", required=True, help="metric column (loss or error, lower is better)")
+    f.add_argument("--group", action="append", default=[], help="grouping column (repeatable)")
+    f.add_argument("--law", default="saturating", help="power|saturating|broken|chinchilla|kaplan")
+    f.add_argument("--pooling", default="partial", help="partial|none|complete")
+    f.add_argument("--likelihood", default="normal", help="normal|student_t")
+    f.add_argument("--noise", default="curve", help="curve|shared|<group column>")
+    f.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        help='override a prior: NAME=\'{"dist":"Normal","loc":0,"scale":1}\'',
+    )
+    f.add_argument("--min-points", type=int, default=None, help="fewest rows per curve")
+    f.add_argument("--strict", action="store_true", help="reject duplicate rows")
+    _sampler_args(f)
+    f.add_argument("--out", required=True, help="output netCDF file (FIT.nc)")
+
+    p = sub.add_parser("predict", help="posterior predictive intervals at new scales")
+    p.add_argument("fit", help="FIT.nc from `fit`")
+    p.add_argument("at", help="CSV with the group and scale columns")
+    p.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--no-new-levels", action="store_true", help="reject group labels not seen in training"
+    )
+    p.add_argument("--out", default=None, help="PRED.csv or PRED.json (default: print)")
+
+    s = sub.add_parser("summary", help="parameters and diagnostics of a fit")
+    s.add_argument("fit", help="FIT.nc from `fit`")
+    s.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    s.add_argument("--out", default=None, help="write the parameter table to CSV or JSON")
+
+    d = sub.add_parser("demo", help="fit a bundled real dataset, print intervals, write a plot")
+    d.add_argument(
+        "--dataset",
+        default="revisiting_nmt",
+        choices=["revisiting_nmt"],
+        help="bundled dataset to fit",
+    )
+    d.add_argument("--out-dir", default="demo_out", help="where to write the plot and the fit")
+    _sampler_args(d, draws=1000)
+    return parser
+
+
+def _cmd_fit(a: argparse.Namespace) -> None:
+    from bayes_scaling.estimator import ScalingLaw
+
+    priors = dict(_parse_prior(t) for t in a.prior)
+    model = ScalingLaw(
+        a.law,
+        pooling=a.pooling,
+        likelihood=a.likelihood,
+        noise=a.noise,
+        priors=priors,
+        min_points=a.min_points,
+    )
+    fit = model.fit(
+        a.runs,
+        x=a.x,
+        y=a.y,
+        groups=a.group,
+        chains=a.chains,
+        warmup=a.warmup,
+        draws=a.draws,
+        seed=a.seed,
+        target_accept=a.target_accept,
+        progress=a.progress or None,
+        strict=a.strict,
+        warn=False,
+    )
+    fit.save(a.out)
+    print(fit)
+    _print_diagnostics(fit)
+    print(f"wrote {a.out}", file=sys.stderr)
+
+
+def _cmd_predict(a: argparse.Namespace) -> None:
+    from bayes_scaling.io import load_fit
+
+    fit = load_fit(a.fit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pred = fit.predict(a.at, prob=a.prob, seed=a.seed, allow_new_levels=not a.no_new_levels)
+    new = sorted(set(pred.loc[pred["kind"] != "fitted curve", "curve"]))
+    if new:
+        print(f"note: predicted from the population (not fitted): {new}", file=sys.stderr)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    _write_table(pred, a.out)
+
+
+def _cmd_summary(a: argparse.Namespace) -> None:
+    from bayes_scaling.io import load_fit
+    from bayes_scaling.summaries import curve_table, level_table
+
+    fit = load_fit(a.fit)
+    print(fit)
+    print(f"law: {fit.law.formula}")
+    _print_diagnostics(fit)
+    table = curve_table(fit, a.prob)
+    print(f"\nparameters per curve ({100 * a.prob:g}% intervals, original units):")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if fit.design.pooling == "partial" and fit.group_cols:
+        print(f"\nparameters per factor level ({100 * a.prob:g}% intervals, normalised units):")
+        print(level_table(fit, a.prob).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if a.out:
+        _write_table(table, a.out)
+
+
+def _cmd_demo(a: argparse.Namespace) -> None:
+    from bayes_scaling.demo import run_demo
+
+    run_demo(
+        a.dataset,
+        Path(a.out_dir),
+        chains=a.chains,
+        warmup=a.warmup,
+        draws=a.draws,
+        seed=a.seed,
+        fast=_fast(),
+        progress=a.progress or None,
+    )
+
+
+def _print_diagnostics(fit) -> None:  # noqa: ANN001 - ScalingFit
+    diag = fit.diagnostics
+    print(f"diagnostics: {str(diag).splitlines()[0]}")
+    for problem in diag.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+COMMANDS = {"fit": _cmd_fit, "predict": _cmd_predict, "summary": _cmd_summary, "demo": _cmd_demo}
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"warning: {message}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    chains = getattr(args, "chains", None)
+    if isinstance(chains, int) and chains > 1:
+        import numpyro  # before JAX starts its backend: one CPU device per chain
+
+        numpyro.set_host_device_count(min(chains, os.cpu_count() or 1))
+    warnings.formatwarning = _format_warning
+    try:
+        COMMANDS[args.command](args)
+    except (ValueError, TypeError, OSError, KeyError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Small real scaling-law datasets shipped with the package (sources in ``SOURCES.md``).
+
+>>> from bayes_scaling.datasets import load_dataset, list_datasets
+>>> list_datasets()
+['chinchilla', 'revisiting_lang', 'revisiting_nmt']
+>>> load_dataset("revisiting_nmt").columns.tolist()
+['architecture', 'label', 'seen_examples', 'loss', 'train']
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["load_dataset", "list_datasets", "DATASETS"]
+
+#: name -> one-line description (units and provenance are in SOURCES.md)
+DATASETS: dict[str, str] = {
+    "chinchilla": (
+        "Hoffmann et al. 2022 Fig. 4 runs digitised by Epoch AI (245 rows): N parameters, "
+        "D tokens (= C/6N), C FLOP, loss nats/token; 'epoch_excluded_top5_loss' marks the 5 "
+        "outliers Epoch drops"
+    ),
+    "revisiting_lang": (
+        "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
+        "removed (712 rows): NMT, LM and BIG-bench curves vs seen examples, official split"
+    ),
+    "revisiting_nmt": (
+        "The 5 NMT architectures of revisiting_lang (53 rows): log-perplexity vs training "
+        "sentence pairs; 'train' is the benchmark's official split (last point held out)"
+    ),
+}
+
+_NMT_NAMES = {
+    "6 Enc, 6 Dec": "enc-dec 6+6",
+    "28 Enc, 6 Dec": "enc-dec 28+6",
+    "6 Enc, 28 Dec": "enc-dec 6+28",
+    "Dec-only": "decoder-only",
+    "TEnc-LSTM": "transformer-enc + LSTM-dec",
+}
+
+
+def list_datasets() -> list[str]:
+    """Names of the bundled datasets."""
+    return list(DATASETS)
+
+
+def _read(file: str) -> pd.DataFrame:
+    with resources.files(__name__).joinpath(file).open("r") as fh:
+        return pd.read_csv(fh)
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """Load a bundled dataset as a DataFrame (rows in the source's order).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_datasets`.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
+    if name == "chinchilla":
+        return _read("chinchilla.csv")
+    lang = _read("revisiting_lang.csv")
+    lang = lang.rename(
+        columns={"Domain": "domain", "Task": "task", "Model": "model", "train_split": "train"}
+    )
+    lang["train"] = lang["train"].astype(bool)
+    if name == "revisiting_lang":
+        return lang
+    nmt = lang[lang["domain"] == "NMT"].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "architecture": nmt["model"].map(_NMT_NAMES),
+            "label": nmt["model"],
+            "seen_examples": nmt["seen_examples"],
+            "loss": nmt["loss"],
+            "train": nmt["train"],
+        }
+    )

@@ -1,0 +1,30 @@
+import pytest
+
+from bayes_scaling import list_datasets, load_dataset
+
+
+def test_chinchilla():
+    d = load_dataset("chinchilla")
+    assert len(d) == 245 and int(d["epoch_excluded_top5_loss"].sum()) == 5
+    assert (d[["N", "D", "C", "loss"]] > 0).all().all()
+    ratio = d["C"] / (6 * d["N"] * d["D"])
+    assert ratio.between(0.999, 1.001).all()
+
+
+def test_revisiting_nmt_official_split():
+    d = load_dataset("revisiting_nmt")
+    assert len(d) == 53 and d["architecture"].nunique() == 5
+    assert "transformer-enc + LSTM-dec" in set(d["architecture"])
+    held = d[~d["train"]]
+    assert len(held) == 5 and (held["seen_examples"] == 5.12e8).all()
+
+
+def test_revisiting_lang_has_all_domains():
+    d = load_dataset("revisiting_lang")
+    assert len(d) == 712 and set(d["domain"]) == {"NMT", "LM", "BB"}
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        load_dataset("imagenet")
+    assert "chinchilla" in list_datasets()
