@@ -6,20 +6,24 @@ Public API (explicit re-exports)::
     load_fit, save_fit              netCDF round trip
     predict, predictive_draws       posterior predictive at new scales
     curve_table, level_table        parameter tables
-    plot_curves                     data, bands and the extrapolation region on log-log axes
+    optimal_allocation              compute-optimal N, D, loss per budget (two-input laws)
+    complete_compute                fill in N, D or C from C = k N D
+    plot_curves, plot_frontier, plot_allocation   posterior plots
     validate_runs                   the validation step where data enters
     Prior, get_law, list_laws       priors and functional forms
     load_dataset, list_datasets     bundled real data
 """
 
 from bayes_scaling._version import __version__
+from bayes_scaling.compute import complete_compute
 from bayes_scaling.data import RunData, validate_runs
 from bayes_scaling.datasets import list_datasets, load_dataset
 from bayes_scaling.diagnostics import Diagnostics, SamplerWarning
 from bayes_scaling.estimator import ScalingFit, ScalingLaw
 from bayes_scaling.io import load_fit, save_fit
 from bayes_scaling.laws import Law, LawParam, get_law, list_laws
-from bayes_scaling.plotting import plot_curves
+from bayes_scaling.optimal import OptimalAllocation, optimal_allocation
+from bayes_scaling.plotting import plot_allocation, plot_curves, plot_frontier
 from bayes_scaling.predict import PredictiveDraws, predict, predictive_draws
 from bayes_scaling.priors import Prior
 from bayes_scaling.summaries import curve_table, level_table
@@ -29,12 +33,14 @@ __all__ = [
     "Diagnostics",
     "Law",
     "LawParam",
+    "OptimalAllocation",
     "PredictiveDraws",
     "Prior",
     "RunData",
     "SamplerWarning",
     "ScalingFit",
     "ScalingLaw",
+    "complete_compute",
     "curve_table",
     "get_law",
     "level_table",
@@ -42,7 +48,10 @@ __all__ = [
     "list_laws",
     "load_dataset",
     "load_fit",
+    "optimal_allocation",
+    "plot_allocation",
     "plot_curves",
+    "plot_frontier",
     "predict",
     "predictive_draws",
     "save_fit",

@@ -68,6 +68,20 @@ def from_netcdf(path: str | PathLike[str]) -> az.InferenceData:
     return idata
 
 
+def with_posterior_var(
+    idata: az.InferenceData, name: str, draws: np.ndarray, attrs: Mapping[str, str]
+) -> az.InferenceData:
+    """Copy ``idata`` adding a scalar posterior variable and updating the top-level attrs.
+
+    ``draws`` are in chain-major order (as returned by :func:`stacked`).
+    """
+    new = idata.copy()
+    chains, n = n_chains_draws(idata)
+    new.posterior[name] = (("chain", "draw"), np.asarray(draws).reshape(chains, n))
+    new.attrs.update(attrs)
+    return new
+
+
 def attrs(idata: az.InferenceData) -> dict[str, Any]:
     """Top-level attributes of the InferenceData."""
     return dict(idata.attrs)
@@ -119,6 +133,14 @@ def loo(idata: az.InferenceData, var_name: str = "log_y") -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # high Pareto k is reported by the caller
         return az.loo(idata, var_name=var_name, pointwise=True)
+
+
+def psis_log_weights(log_ratios: np.ndarray) -> np.ndarray:
+    """Pareto-smoothed, normalised log importance weights; ``log_ratios`` is ``(draws, points)``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        lw, _ = az.psislw(log_ratios.T)
+    return np.asarray(lw).T
 
 
 def compare(

@@ -36,27 +36,38 @@ class BootstrapFit:
     log_x_ref: np.ndarray
     log_y_ref: float
 
+    def log_draws(
+        self, data: pd.DataFrame | str | PathLike[str], seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap draws of ``log y`` per row: (expected curve, new run with residual noise).
+
+        Rows of curves the baseline never saw get NaN (least squares cannot predict them).
+        """
+        frame = read_table(data, what="prediction data")
+        x = np.column_stack([numeric_column(frame, c, "scale") for c in self.x_cols])
+        z = np.log(x) - self.log_x_ref
+        keys = [tuple(str(v) for v in r) for r in frame[list(self.group_cols)].to_numpy()]
+        seen = np.array([k in self.curves for k in keys])
+        c = np.array([self.curves.index(k) if k in self.curves else 0 for k in keys])
+        names = self.law.linked_names
+        p = {n: jnp.asarray(self.boot[:, c, j]) for j, n in enumerate(names)}
+        log_curve = np.asarray(self.law(p, jnp.asarray(z[None])), dtype=np.float64)
+        log_curve += self.log_y_ref
+        rng = np.random.default_rng(seed)
+        log_obs = log_curve + self.resid_sd[c] * rng.standard_normal(log_curve.shape)
+        log_curve[:, ~seen] = np.nan
+        log_obs[:, ~seen] = np.nan
+        return log_curve, log_obs
+
     def predict(
         self, data: pd.DataFrame | str | PathLike[str], prob: float = 0.9, seed: int = 0
     ) -> pd.DataFrame:
         """Median and central interval per row (curve: bootstrap; new run: plus residual noise)."""
         frame = read_table(data, what="prediction data").copy()
-        x = np.column_stack([numeric_column(frame, c, "scale") for c in self.x_cols])
-        z = np.log(x) - self.log_x_ref
-        keys = [tuple(str(v) for v in r) for r in frame[list(self.group_cols)].to_numpy()]
-        unknown = [k for k in keys if k not in self.curves]
-        if unknown:
-            raise ValueError(f"least squares cannot predict unseen curve {unknown[0]}")
-        c = np.array([self.curves.index(k) for k in keys])
-        names = self.law.linked_names
-        p = {n: jnp.asarray(self.boot[:, c, j]) for j, n in enumerate(names)}
-        log_curve = np.asarray(self.law(p, jnp.asarray(z[None])), dtype=np.float64)
-        rng = np.random.default_rng(seed)
-        log_obs = log_curve + self.resid_sd[c] * rng.standard_normal(log_curve.shape)
-        y_ref = np.exp(self.log_y_ref)
+        log_curve, log_obs = self.log_draws(frame, seed)
         q = [(1 - prob) / 2, 0.5, (1 + prob) / 2]
-        lo, med, hi = y_ref * np.exp(np.quantile(log_obs, q, axis=0))
-        clo, cmed, chi = y_ref * np.exp(np.quantile(log_curve, q, axis=0))
+        lo, med, hi = np.exp(np.quantile(log_obs, q, axis=0))
+        clo, cmed, chi = np.exp(np.quantile(log_curve, q, axis=0))
         return frame.assign(
             median=med, lower=lo, upper=hi, curve_median=cmed, curve_lower=clo, curve_upper=chi
         )

@@ -1,4 +1,4 @@
-"""Command line: ``bayes-scaling fit|predict|summary|demo``.
+"""Command line: ``bayes-scaling fit|predict|summary|optimal|risk|check|backtest|demo``.
 
 Any bad input ends with a non-zero exit and one line ``bayes-scaling: error: ...`` on stderr.
 """
@@ -76,8 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--group", action="append", default=[], help="grouping column (repeatable)")
     f.add_argument("--law", default="saturating", help="power|saturating|broken|chinchilla|kaplan")
     f.add_argument("--pooling", default="partial", help="partial|none|complete")
-    f.add_argument("--likelihood", default="normal", help="normal|student_t")
+    f.add_argument("--likelihood", default="normal", help="normal|student_t|huber")
+    f.add_argument(
+        "--compute-col",
+        default=None,
+        help="training-FLOP column: with a two-input law, a missing --x column (N or D) is "
+        "derived from C = k*N*D",
+    )
+    f.add_argument("--k", type=float, default=6.0, help="FLOP per parameter per token (6)")
     f.add_argument("--noise", default="curve", help="curve|shared|<group column>")
+    f.add_argument(
+        "--discrepancy",
+        default="lfo",
+        choices=["lfo", "prior", "none"],
+        help="extrapolation discrepancy: learn by leave-future-out (default), prior only, none",
+    )
     f.add_argument(
         "--prior",
         action="append",
@@ -104,6 +117,47 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prob", type=float, default=0.9, help="central interval probability")
     s.add_argument("--out", default=None, help="write the parameter table to CSV or JSON")
 
+    o = sub.add_parser("optimal", help="compute-optimal N, D and loss for FLOP budgets")
+    o.add_argument("fit", help="FIT.nc of a two-input law (chinchilla, kaplan)")
+    o.add_argument("--compute", required=True, help="budgets in FLOP, e.g. 1e21,1e22,1e23")
+    o.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    o.add_argument("--k", type=float, default=6.0, help="FLOP per parameter per token (6)")
+    o.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    o.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+    r = sub.add_parser("risk", help="probability that a run beats a threshold, per row")
+    r.add_argument("fit", help="FIT.nc from `fit`")
+    r.add_argument("at", help="CSV with the group and scale columns")
+    r.add_argument("--below", type=float, required=True, help="metric threshold")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+    c = sub.add_parser("check", help="how surprising new runs are (percentile and flag)")
+    c.add_argument("fit", help="FIT.nc from `fit`")
+    c.add_argument("new", help="CSV of new runs with group, scale and metric columns")
+    c.add_argument("--prob", type=float, default=0.95, help="flag outside this central interval")
+    c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    c.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+    b = sub.add_parser("backtest", help="fit small scales, score predictions of large ones")
+    b.add_argument("runs", help="CSV with one row per run")
+    b.add_argument("--x", action="append", required=True, help="scale column (repeatable)")
+    b.add_argument("--y", required=True, help="metric column")
+    b.add_argument("--group", action="append", default=[], help="grouping column (repeatable)")
+    b.add_argument("--cutoff", type=float, default=None, help="train on rows with scale <= this")
+    b.add_argument("--cutoff-col", default=None, help="column the cutoff applies to (first --x)")
+    b.add_argument("--split", default=None, help="boolean column: true = train (official split)")
+    b.add_argument("--law", default="saturating", help="law to test")
+    b.add_argument("--likelihood", default="normal", help="normal|student_t|huber")
+    b.add_argument(
+        "--discrepancy",
+        default="lfo",
+        choices=["lfo", "prior", "none"],
+        help="extrapolation discrepancy of the Bayesian model (default lfo)",
+    )
+    _sampler_args(b, draws=500)
+    b.add_argument("--out", required=True, help="REPORT.json")
+
     d = sub.add_parser("demo", help="fit a bundled real dataset, print intervals, write a plot")
     d.add_argument(
         "--dataset",
@@ -120,6 +174,15 @@ def _cmd_fit(a: argparse.Namespace) -> None:
     from bayes_scaling.estimator import ScalingLaw
 
     priors = dict(_parse_prior(t) for t in a.prior)
+    runs = a.runs
+    if a.compute_col:
+        from bayes_scaling.compute import complete_compute
+
+        if len(a.x) != 2:
+            raise ValueError("--compute-col needs two --x columns (parameters, then tokens)")
+        runs, notes = complete_compute(runs, n=a.x[0], d=a.x[1], c=a.compute_col, k=a.k)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     model = ScalingLaw(
         a.law,
         pooling=a.pooling,
@@ -127,9 +190,10 @@ def _cmd_fit(a: argparse.Namespace) -> None:
         noise=a.noise,
         priors=priors,
         min_points=a.min_points,
+        discrepancy=a.discrepancy,
     )
     fit = model.fit(
-        a.runs,
+        runs,
         x=a.x,
         y=a.y,
         groups=a.group,
@@ -181,6 +245,97 @@ def _cmd_summary(a: argparse.Namespace) -> None:
         _write_table(table, a.out)
 
 
+def _cmd_optimal(a: argparse.Namespace) -> None:
+    from bayes_scaling.io import load_fit
+    from bayes_scaling.optimal import optimal_allocation
+
+    fit = load_fit(a.fit)
+    result = optimal_allocation(fit, a.compute, prob=a.prob, k=a.k, seed=a.seed)
+    table = result.table.drop(columns=["curve", "kind"])
+    if a.out is None:
+        with pd_options():
+            print(table.to_string(index=False))
+        print("\nN_opt ∝ C^a, D_opt ∝ C^b:")
+        print(result.exponents.drop(columns=["curve"]).to_string(index=False))
+    else:
+        _write_table(table, a.out)
+
+
+def pd_options():  # noqa: ANN201 - pandas context manager
+    """Compact float display for printed tables."""
+    import pandas as pd
+
+    return pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200)
+
+
+def _cmd_risk(a: argparse.Namespace) -> None:
+    from bayes_scaling.io import load_fit
+    from bayes_scaling.risk import prob_below
+
+    _write_table(prob_below(load_fit(a.fit), a.at, a.below, seed=a.seed), a.out)
+
+
+def _cmd_check(a: argparse.Namespace) -> None:
+    from bayes_scaling.io import load_fit
+    from bayes_scaling.risk import check_runs
+
+    out = check_runs(load_fit(a.fit), a.new, a.prob, seed=a.seed)
+    n = int((out["flag"] != "").sum())
+    print(
+        f"{n} of {len(out)} run(s) outside their central {100 * a.prob:g}% interval",
+        file=sys.stderr,
+    )
+    _write_table(out, a.out)
+
+
+def _cmd_backtest(a: argparse.Namespace) -> None:
+    from bayes_scaling.backtest import backtest
+    from bayes_scaling.estimator import ScalingLaw
+
+    if not a.out.lower().endswith(".json"):
+        raise ValueError(f"--out must end in .json, got {a.out!r}")
+    reports = backtest(
+        a.runs,
+        a.x,
+        a.y,
+        a.group or None,
+        cutoff=a.cutoff,
+        cutoff_col=a.cutoff_col,
+        split=a.split,
+        model=ScalingLaw(a.law, likelihood=a.likelihood),
+        chains=a.chains,
+        warmup=a.warmup,
+        draws=a.draws,
+        seed=a.seed,
+    )
+    rows = [
+        {"method": k, **{m: v for m, v in r.summary.items() if not isinstance(v, str)}}
+        for k, r in reports.items()
+    ]
+    with pd_options():
+        import pandas as pd
+
+        print(pd.DataFrame(rows).to_string(index=False))
+    Path(a.out).write_text(
+        json.dumps(
+            {
+                "settings": {
+                    "x": a.x,
+                    "y": a.y,
+                    "groups": a.group,
+                    "cutoff": a.cutoff,
+                    "cutoff_col": a.cutoff_col,
+                    "split": a.split,
+                    "law": a.law,
+                },
+                "methods": {k: r.to_dict() for k, r in reports.items()},
+            },
+            indent=1,
+        )
+    )
+    print(f"wrote {a.out}", file=sys.stderr)
+
+
 def _cmd_demo(a: argparse.Namespace) -> None:
     from bayes_scaling.demo import run_demo
 
@@ -203,7 +358,16 @@ def _print_diagnostics(fit) -> None:  # noqa: ANN001 - ScalingFit
         print(f"warning: {problem}", file=sys.stderr)
 
 
-COMMANDS = {"fit": _cmd_fit, "predict": _cmd_predict, "summary": _cmd_summary, "demo": _cmd_demo}
+COMMANDS = {
+    "fit": _cmd_fit,
+    "predict": _cmd_predict,
+    "summary": _cmd_summary,
+    "optimal": _cmd_optimal,
+    "risk": _cmd_risk,
+    "check": _cmd_check,
+    "backtest": _cmd_backtest,
+    "demo": _cmd_demo,
+}
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from os import PathLike
 from typing import Any
@@ -21,6 +21,14 @@ from bayes_scaling import _arviz
 from bayes_scaling._version import __version__
 from bayes_scaling.data import RunData, as_columns, validate_runs
 from bayes_scaling.diagnostics import Diagnostics, check_diagnostics
+from bayes_scaling.discrepancy import (
+    DEFAULT_TAU_PRIOR,
+    Discrepancy,
+    inner_errors,
+    lfo_split,
+    tau_posterior,
+)
+from bayes_scaling.distributions import HUBER_DELTA
 from bayes_scaling.inference import SamplerSettings, build_idata, curve_coord, run_nuts
 from bayes_scaling.laws import Law, get_law
 from bayes_scaling.model import Design, default_priors, make_design, scaling_model
@@ -69,8 +77,9 @@ class ScalingLaw:
     pooling : {"partial", "none", "complete"}
         Share strength between curves (``partial``), fit each curve alone (``none``) or fit one
         curve to all rows (``complete``).
-    likelihood : {"normal", "student_t"}
-        Noise of ``log(y)``; Student-t is robust to diverged or mis-tuned runs.
+    likelihood : {"normal", "student_t", "huber"}
+        Noise of ``log(y)``; Student-t and Huber are robust to diverged or mis-tuned runs (Huber
+        is what Hoffmann et al. 2022 and Epoch fitted Chinchilla with).
     noise : str
         ``"curve"`` (one scale per curve, partially pooled), ``"shared"`` or a grouping column (one
         scale per level of that factor).
@@ -78,6 +87,16 @@ class ScalingLaw:
         Prior overrides by site name; see :meth:`prior_names`.
     min_points : int, optional
         Fewest rows per curve; defaults to the law's number of parameters.
+    huber_delta : float
+        Huber threshold in noise scales (only with ``likelihood="huber"``; default 1.345).
+    discrepancy : {"lfo", "prior", "none"}
+        Extrapolation discrepancy (see :mod:`bayes_scaling.discrepancy`): learn its spread by
+        leave-future-out inside the data (default; one extra fit), use its prior only, or leave
+        it out (parameter-only intervals).
+    discrepancy_prior : Prior
+        Prior of the drift spread ``tau`` (log-loss sd per decade beyond the data).
+    lfo_holdout : float
+        Fraction of each curve's log-scale range held out by the leave-future-out inner fit.
 
     Examples
     --------
@@ -91,11 +110,23 @@ class ScalingLaw:
     noise: str = "curve"
     priors: Mapping[str, Any] | None = None
     min_points: int | None = None
+    huber_delta: float = HUBER_DELTA
+    discrepancy: str = "lfo"
+    discrepancy_prior: Prior = DEFAULT_TAU_PRIOR
+    lfo_holdout: float = 0.3
 
     def _prepare(
         self, data: Any, x: Any, y: str, groups: Any, strict: bool
     ) -> tuple[Law, RunData, Design, dict[str, Prior]]:
         law = get_law(self.law)
+        if self.discrepancy not in ("lfo", "prior", "none"):
+            raise ValueError(
+                f"discrepancy must be 'lfo', 'prior' or 'none', got {self.discrepancy!r}"
+            )
+        if not isinstance(self.discrepancy_prior, Prior):
+            raise TypeError(
+                "discrepancy_prior must be a Prior, e.g. Prior('HalfNormal', scale=0.05)"
+            )
         x_cols = as_columns(x, "x")
         if len(x_cols) != law.n_inputs:
             raise ValueError(
@@ -111,7 +142,7 @@ class ScalingLaw:
                 "pooling='partial' can fit curves with fewer points than parameters"
             )
         run = validate_runs(data, x_cols, y, groups, min_points=min_points, strict=strict)
-        design = make_design(run, self.pooling, self.likelihood, self.noise)
+        design = make_design(run, self.pooling, self.likelihood, self.noise, self.huber_delta)
         return law, run, design, resolve_priors(law, design, self.priors)
 
     def prior_names(
@@ -210,9 +241,69 @@ class ScalingLaw:
             meta=meta,
         )
         fit = ScalingFit.from_idata(idata)
+        if self.discrepancy != "none":
+            disc = self._learn_discrepancy(data, run, settings, progress)
+            fit = fit.with_discrepancy(disc)
         if warn:
             fit.check(warn=True)
         return fit
+
+    def _learn_discrepancy(
+        self, data: Any, run: RunData, settings: SamplerSettings, progress: bool | None
+    ) -> Discrepancy:
+        from bayes_scaling.predict import predictive_draws
+
+        n_draws = settings["chains"] * settings["draws"]
+        law = get_law(self.law)
+        min_points = law.n_params if self.min_points is None else self.min_points
+        mask = lfo_split(run, self.lfo_holdout, min_points) if self.discrepancy == "lfo" else None
+        if mask is None or not mask.any():
+            tau = tau_posterior(
+                np.array([]),
+                np.array([]),
+                np.array([]),
+                self.discrepancy_prior,
+                n_draws=n_draws,
+                seed=settings["seed"],
+            )
+            return Discrepancy(tau, "prior", self.discrepancy_prior, {"n_points": 0})
+        inner_spec = replace(self, discrepancy="none")
+        cols = list(run.x_cols) + [run.y_col] + list(run.group_cols)
+        frame = run.frame[cols]
+        inner = inner_spec.fit(
+            frame[~mask],
+            x=run.x_cols,
+            y=run.y_col,
+            groups=run.group_cols or None,
+            chains=settings["chains"],
+            warmup=settings["warmup"],
+            draws=settings["draws"],
+            seed=settings["seed"] + 1,
+            target_accept=settings["target_accept"],
+            progress=progress,
+            warn=False,
+        )
+        held = frame[mask]
+        d = predictive_draws(inner, held, seed=settings["seed"], max_decades=np.inf)
+        errors, variances = inner_errors(np.log(d.observed), np.log(run.y[mask]))
+        tau = tau_posterior(
+            errors,
+            variances,
+            d.decades,
+            self.discrepancy_prior,
+            n_draws=n_draws,
+            seed=settings["seed"],
+        )
+        details = {
+            "n_points": int(mask.sum()),
+            "holdout": self.lfo_holdout,
+            "inner_decades_max": float(d.decades.max()),
+            "inner_median_abs_log_error": float(np.median(np.abs(errors))),
+            "inner_coverage90_without_discrepancy": float(
+                np.mean(np.abs(errors) <= 1.645 * np.sqrt(variances))
+            ),
+        }
+        return Discrepancy(tau, "lfo", self.discrepancy_prior, details)
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,8 +390,30 @@ class ScalingFit:
 
     def sampled_names(self) -> list[str]:
         """Names of the sampled (non-deterministic) posterior variables."""
-        deterministic = {p.name for p in self.law.params} | {"sigma"}
+        deterministic = {p.name for p in self.law.params} | {"sigma", "disc_tau"}
         return [v for v in _arviz.posterior_names(self.idata) if v not in deterministic]
+
+    # ----------------------------------------------------------- discrepancy
+    @property
+    def discrepancy(self) -> Discrepancy | None:
+        """The extrapolation-discrepancy component, if the fit has one."""
+        info = self.meta.get("discrepancy")
+        if info is None or not _arviz.has_var(self.idata, "posterior", "disc_tau"):
+            return None
+        return Discrepancy(
+            _arviz.stacked(self.idata, "disc_tau"),
+            info["method"],
+            Prior.from_dict(info["prior"]),
+            dict(info.get("details", {})),
+        )
+
+    def with_discrepancy(self, disc: Discrepancy) -> ScalingFit:
+        """A new fit with ``disc`` attached (its draws become posterior variable ``disc_tau``)."""
+        meta = dict(self.meta, discrepancy=disc.to_meta())
+        idata = _arviz.with_posterior_var(
+            self.idata, "disc_tau", disc.tau, {"bayes_scaling": json.dumps(meta)}
+        )
+        return ScalingFit.from_idata(idata)
 
     # --------------------------------------------------- delegating helpers
     def predict(

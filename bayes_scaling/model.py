@@ -12,7 +12,10 @@ residual is left out when one factor already identifies the curves (it would dup
 
 Observations are modelled in log space (multiplicative noise)::
 
-    log(y / y_ref) ~ Normal(law(theta[c], z_x), sigma[c])      or Student-t(nu, ...)
+    log(y / y_ref) ~ Normal(law(theta[c], z_x), sigma[c])   or Student-t(nu, ...) or Huber(delta)
+
+Student-t (``nu ~ Gamma(2, 0.1)``) and Huber (Gaussian core, Laplace tails beyond ``delta`` noise
+scales; the loss of Hoffmann et al. 2022 and Epoch's replication) resist diverged or mis-tuned runs.
 
 with ``sigma`` per curve (partially pooled on the log scale), per level of one factor, or shared.
 
@@ -31,13 +34,14 @@ import numpyro
 import numpyro.distributions as dist
 
 from bayes_scaling.data import RunData
+from bayes_scaling.distributions import HUBER_DELTA, Huber
 from bayes_scaling.laws import Law
 from bayes_scaling.priors import Prior
 
 __all__ = ["Design", "make_design", "default_priors", "scaling_model", "POOLINGS", "LIKELIHOODS"]
 
 POOLINGS = ("partial", "none", "complete")
-LIKELIHOODS = ("normal", "student_t")
+LIKELIHOODS = ("normal", "student_t", "huber")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Design:
     curve_term: bool
     likelihood: str
     noise: str
+    huber_delta: float = HUBER_DELTA
 
     @property
     def n_curves(self) -> int:
@@ -67,6 +72,7 @@ class Design:
             "curve_term": self.curve_term,
             "likelihood": self.likelihood,
             "noise": self.noise,
+            "huber_delta": self.huber_delta,
         }
 
     @classmethod
@@ -83,10 +89,13 @@ class Design:
             bool(d["curve_term"]),
             d["likelihood"],
             d["noise"],
+            float(d.get("huber_delta", HUBER_DELTA)),
         )
 
 
-def make_design(run: RunData, pooling: str, likelihood: str, noise: str) -> Design:
+def make_design(
+    run: RunData, pooling: str, likelihood: str, noise: str, huber_delta: float = HUBER_DELTA
+) -> Design:
     """Build the model structure from validated data.
 
     Parameters
@@ -95,12 +104,16 @@ def make_design(run: RunData, pooling: str, likelihood: str, noise: str) -> Desi
         Validated runs.
     pooling : {"partial", "none", "complete"}
         How curves share parameters.
-    likelihood : {"normal", "student_t"}
+    likelihood : {"normal", "student_t", "huber"}
         Observation model in log space.
     noise : str
         ``"curve"`` (a scale per curve, partially pooled), ``"shared"``, or the name of a grouping
         column (a scale per level of that factor).
+    huber_delta : float
+        Threshold of the Huber likelihood in units of the noise scale.
     """
+    if not (isinstance(huber_delta, int | float) and 0 < float(huber_delta) < np.inf):
+        raise ValueError(f"huber_delta must be a positive number, got {huber_delta!r}")
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if likelihood not in LIKELIHOODS:
@@ -123,7 +136,14 @@ def make_design(run: RunData, pooling: str, likelihood: str, noise: str) -> Desi
         and all(k != curve_levels.shape[0] for k in n_levels)
     )
     return Design(
-        tuple(run.group_cols), n_levels, curve_levels, pooling, curve_term, likelihood, noise
+        tuple(run.group_cols),
+        n_levels,
+        curve_levels,
+        pooling,
+        curve_term,
+        likelihood,
+        noise,
+        float(huber_delta),
     )
 
 
@@ -246,6 +266,8 @@ def scaling_model(
     if design.likelihood == "student_t":
         nu = numpyro.sample("nu", priors["nu"].to_numpyro())
         obs_dist = dist.StudentT(nu, mean, scale)
+    elif design.likelihood == "huber":
+        obs_dist = Huber(mean, scale, design.huber_delta)
     else:
         obs_dist = dist.Normal(mean, scale)
     with numpyro.plate("point", z.shape[0]):

@@ -26,9 +26,21 @@ import pandas as pd
 
 from bayes_scaling import _arviz
 from bayes_scaling.data import group_labels, numeric_column, read_table
+from bayes_scaling.discrepancy import extrapolation_decades
+from bayes_scaling.distributions import huber_standard_draws
 from bayes_scaling.estimator import ScalingFit
 
-__all__ = ["PredictiveDraws", "predictive_draws", "predict", "summarise", "check_probs"]
+__all__ = [
+    "PredictiveDraws",
+    "predictive_draws",
+    "predict",
+    "summarise",
+    "check_probs",
+    "curve_theta",
+    "curve_kind",
+    "curve_label",
+    "group_keys",
+]
 
 KIND_FITTED = "fitted curve"
 KIND_COMBINATION = "new combination"
@@ -48,9 +60,15 @@ class PredictiveDraws:
         metric's original units.
     observed : numpy.ndarray
         Draws of a new observation (curve plus noise), same shape.
+        With an extrapolation discrepancy, it includes the drift ``tau * decades * xi``.
     curve_label, kind : list[str]
         Per row: the curve it belongs to and whether that curve was fitted, is a new combination
         of seen levels, or involves a new level.
+    decades : ndarray
+        Per row: decades beyond the curve's largest training scale (0 inside the data).
+    drift : ndarray
+        Multiplicative drift ``exp(tau * decades * xi)`` of each draw (ones without a
+        discrepancy); ``curve * drift`` is the expected loss of the true curve.
     """
 
     frame: pd.DataFrame
@@ -58,6 +76,8 @@ class PredictiveDraws:
     observed: np.ndarray
     curve_label: list[str]
     kind: list[str]
+    decades: np.ndarray
+    drift: np.ndarray
 
 
 def check_probs(prob: float | Sequence[float]) -> list[float]:
@@ -141,6 +161,63 @@ def _curve_params(post: _Posterior, key: tuple[str, ...], seed: int) -> tuple[di
     return theta, np.exp(log_sigma)
 
 
+def curve_kind(fit: ScalingFit, key: tuple[str, ...]) -> str:
+    """Whether ``key`` is a fitted curve, a new combination of seen levels, or has a new level."""
+    if fit.design.pooling == "complete" or key in fit.curves:
+        return KIND_FITTED
+    if all(lab in fit.levels[g] for g, lab in zip(fit.group_cols, key, strict=True)):
+        return KIND_COMBINATION
+    return KIND_NEW_LEVEL
+
+
+def curve_label(fit: ScalingFit, key: tuple[str, ...]) -> str:
+    """Readable label of a curve key (``architecture=LSTM / domain=speech``)."""
+    if not fit.group_cols:
+        return "all"
+    return " / ".join(f"{g}={v}" for g, v in zip(fit.group_cols, key, strict=True))
+
+
+def group_keys(
+    fit: ScalingFit, frame: pd.DataFrame, allow_new_levels: bool = True
+) -> list[tuple[str, ...]]:
+    """Curve keys (tuples of group labels as strings) of the rows of ``frame``."""
+    labels = [group_labels(frame, g) for g in fit.group_cols]
+    keys = [tuple(str(lab[i]) for lab in labels) for i in range(len(frame))]
+    unknown = {
+        (g, lab)
+        for key in keys
+        for g, lab in zip(fit.group_cols, key, strict=True)
+        if lab not in fit.levels[g]
+    }
+    if unknown and not allow_new_levels:
+        g, lab = sorted(unknown)[0]
+        raise ValueError(
+            f"group column {g!r} has label {lab!r} not seen in training; known labels: "
+            f"{fit.levels[g]} (allow_new_levels=True predicts it as a new level)"
+        )
+    return keys
+
+
+def curve_theta(
+    fit: ScalingFit, keys: list[tuple[str, ...]], seed: int = 0
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Posterior draws of the linked law parameters and noise scale of each curve key.
+
+    Returns ``({linked_name: array(draws, len(keys))}, sigma: array(draws, len(keys)))``; fitted
+    curves use their posterior, unseen ones are drawn from the hierarchy (see module docstring).
+    """
+    post = _Posterior(fit)
+    uniq = list(dict.fromkeys(keys))
+    params = {k: _curve_params(post, k, seed) for k in uniq}
+    rows = [uniq.index(k) for k in keys]
+    theta = {
+        p.linked: np.stack([params[k][0][p.linked] for k in uniq], axis=1)[:, rows]
+        for p in fit.law.params
+    }
+    sigma = np.stack([params[k][1] for k in uniq], axis=1)[:, rows]
+    return theta, sigma
+
+
 def _jax_key(seed: int, *parts: object):  # noqa: ANN202 - jax key type
     import jax
 
@@ -182,31 +259,9 @@ def predictive_draws(
         raise ValueError("prediction data has no rows")
     x = np.column_stack([numeric_column(frame, c, "scale") for c in fit.x_cols])
     _check_units(fit, frame, x, max_decades)
-    labels = [group_labels(frame, g) for g in fit.group_cols]
-    keys = [tuple(str(lab[i]) for lab in labels) for i in range(len(frame))]
-
-    unknown = {
-        (g, lab)
-        for key in keys
-        for g, lab in zip(fit.group_cols, key, strict=True)
-        if lab not in fit.levels[g]
-    }
-    if unknown and not allow_new_levels:
-        g, lab = sorted(unknown)[0]
-        raise ValueError(
-            f"group column {g!r} has label {lab!r} not seen in training; known labels: "
-            f"{fit.levels[g]} (allow_new_levels=True predicts it as a new level)"
-        )
-
+    keys = group_keys(fit, frame, allow_new_levels)
+    theta, sigma = curve_theta(fit, keys, seed)
     post = _Posterior(fit)
-    uniq = list(dict.fromkeys(keys))
-    params = {k: _curve_params(post, k, seed) for k in uniq}
-    rows = [uniq.index(k) for k in keys]
-    theta = {
-        p.linked: np.stack([params[k][0][p.linked] for k in uniq], axis=1)[:, rows]
-        for p in fit.law.params
-    }
-    sigma = np.stack([params[k][1] for k in uniq], axis=1)[:, rows]
     z = np.log(x) - fit.log_x_ref
     log_mu = np.asarray(
         fit.law({k: jnp.asarray(v) for k, v in theta.items()}, jnp.asarray(z[None])),
@@ -214,27 +269,49 @@ def predictive_draws(
     )
 
     eps = np.empty_like(log_mu)
-    nu = post["nu"] if fit.design.likelihood == "student_t" else None
     for i, key in enumerate(keys):
-        rng = _rng(seed, "obs", key, tuple(x[i]))
-        eps[:, i] = rng.standard_normal(post.n_draws) if nu is None else rng.standard_t(nu)
+        eps[:, i] = _noise(fit, post, _rng(seed, "obs", key, tuple(x[i])))
     log_obs = log_mu + sigma * eps
+    decades = extrapolation_decades(x, *_training_max(fit), keys=keys)
+    log_drift = np.zeros_like(log_mu)
+    if _arviz.has_var(fit.idata, "posterior", "disc_tau"):
+        tau = post["disc_tau"]
+        for i, key in enumerate(keys):
+            xi = _rng(seed, "drift", key).standard_normal(post.n_draws)
+            log_drift[:, i] = tau * decades[i] * xi
+    log_obs += log_drift
 
-    kinds = []
-    for key in keys:
-        if fit.design.pooling == "complete" or key in fit.curves:
-            kinds.append(KIND_FITTED)
-        elif all(lab in fit.levels[g] for g, lab in zip(fit.group_cols, key, strict=True)):
-            kinds.append(KIND_COMBINATION)
-        else:
-            kinds.append(KIND_NEW_LEVEL)
-    label = (
-        ["all"] * len(keys)
-        if not fit.group_cols
-        else [" / ".join(f"{g}={v}" for g, v in zip(fit.group_cols, k, strict=True)) for k in keys]
-    )
+    kinds = [curve_kind(fit, k) for k in keys]
+    label = [curve_label(fit, k) for k in keys]
     y_ref = np.exp(fit.log_y_ref)
-    return PredictiveDraws(frame, y_ref * np.exp(log_mu), y_ref * np.exp(log_obs), label, kinds)
+    return PredictiveDraws(
+        frame,
+        y_ref * np.exp(log_mu),
+        y_ref * np.exp(log_obs),
+        label,
+        kinds,
+        decades,
+        np.exp(log_drift),
+    )
+
+
+def _training_max(fit: ScalingFit) -> tuple[dict, np.ndarray]:
+    """Largest training scale per curve key, and over all rows."""
+    x = _arviz.group_var(fit.idata, "constant_data", "x")
+    if fit.design.pooling == "complete":
+        return {}, x.max(axis=0)
+    cidx = _arviz.group_var(fit.idata, "constant_data", "curve_idx")
+    per = {key: x[cidx == c].max(axis=0) for c, key in enumerate(fit.curves)}
+    return per, x.max(axis=0)
+
+
+def _noise(fit: ScalingFit, post: _Posterior, rng: np.random.Generator) -> np.ndarray:
+    """Standardised observation-noise draws of the fit's likelihood (one per posterior draw)."""
+    if fit.design.likelihood == "student_t":
+        return rng.standard_t(post["nu"])
+    if fit.design.likelihood == "huber":
+        return huber_standard_draws(rng, post.n_draws, fit.design.huber_delta)
+    return rng.standard_normal(post.n_draws)
 
 
 def _check_units(fit: ScalingFit, frame: pd.DataFrame, x: np.ndarray, max_decades: float) -> None:
@@ -281,9 +358,11 @@ def predict(
 ) -> pd.DataFrame:
     """Posterior predictive summary, one row per requested row in the caller's order.
 
-    Columns: the requested columns, ``curve`` and ``kind``, then for a **new observation**
-    ``mean``, ``median``, ``lower``, ``upper`` (central interval at the first ``prob``) and for the
-    **expected curve** (parameter uncertainty only) the same with a ``curve_`` prefix. With several
+    Columns: the requested columns, ``curve``, ``kind`` and ``extrapolation_decades``, then for a
+    **new observation** ``mean``, ``median``, ``lower``, ``upper`` (central interval at the first
+    ``prob``; including the extrapolation discrepancy when the fit has one: the honest interval)
+    and for the **expected curve** of the law (parameter uncertainty only) the same with a
+    ``curve_`` prefix. With several
     probabilities, ``lower_<pct>``/``upper_<pct>`` columns are added for each.
 
     Parameters
@@ -304,6 +383,7 @@ def predict(
     out = d.frame.copy()
     out["curve"] = d.curve_label
     out["kind"] = d.kind
+    out["extrapolation_decades"] = d.decades
     for name, col in {
         **summarise(d.observed, probs),
         **summarise(d.curve, probs, "curve_"),

@@ -34,8 +34,11 @@ def peak_rss_mb() -> float:
 def score(pred, truth) -> dict:
     err = np.abs(np.log(pred["median"].to_numpy() / truth))
     inside = (truth >= pred["lower"].to_numpy()) & (truth <= pred["upper"].to_numpy())
-    return {"median_abs_log_err": float(np.median(err)), "coverage90": float(inside.mean()),
-            "width90_log": float(np.median(np.log(pred["upper"] / pred["lower"])))}
+    return {
+        "median_abs_log_err": float(np.median(err)),
+        "coverage90": float(inside.mean()),
+        "width90_log": float(np.median(np.log(pred["upper"] / pred["lower"]))),
+    }
 
 
 def main() -> None:
@@ -50,40 +53,69 @@ def main() -> None:
     t = time.perf_counter()
     ls = fit_least_squares(train, law="saturating", n_boot=200 if FAST else 1000, seed=0, **args)
     t_ls = time.perf_counter() - t
-    rows.append({"method": "least squares + bootstrap", "wall_s": t_ls, "ess_per_s": None,
-                 "peak_rss_growth_mb": peak_rss_mb() - rss0,
-                 **score(ls.predict(held, 0.9), held["loss"].to_numpy())})
+    rows.append(
+        {
+            "method": "least squares + bootstrap",
+            "wall_s": t_ls,
+            "ess_per_s": None,
+            "peak_rss_growth_mb": peak_rss_mb() - rss0,
+            **score(ls.predict(held, 0.9), held["loss"].to_numpy()),
+        }
+    )
 
     # hierarchical NUTS (compile included: that is what a user waits for)
     rss0 = peak_rss_mb()
     t = time.perf_counter()
-    fit = bs.ScalingLaw("saturating").fit(train, chains=chains, warmup=warmup, draws=draws,
-                                          seed=0, warn=False, **args)
+    fit = bs.ScalingLaw("saturating").fit(
+        train, chains=chains, warmup=warmup, draws=draws, seed=0, warn=False, **args
+    )
     t_fit = time.perf_counter() - t
     diag = fit.diagnostics
-    rows.append({"method": "hierarchical NUTS (partial pooling)", "wall_s": t_fit,
-                 "ess_per_s": diag.min_ess_bulk / t_fit,
-                 "peak_rss_growth_mb": peak_rss_mb() - rss0,
-                 **score(fit.predict(held, 0.9), held["loss"].to_numpy()),
-                 "divergences": diag.n_divergent, "max_r_hat": diag.max_rhat,
-                 "min_ess_bulk": diag.min_ess_bulk})
+    rows.append(
+        {
+            "method": "hierarchical NUTS (partial pooling)",
+            "wall_s": t_fit,
+            "ess_per_s": diag.min_ess_bulk / t_fit,
+            "peak_rss_growth_mb": peak_rss_mb() - rss0,
+            **score(fit.predict(held, 0.9), held["loss"].to_numpy()),
+            "divergences": diag.n_divergent,
+            "max_r_hat": diag.max_rhat,
+            "min_ess_bulk": diag.min_ess_bulk,
+        }
+    )
 
     ratio = t_fit / t_ls
-    print(f"NMT (Revisiting benchmark, official split): {len(train)} train, {len(held)} held out; "
-          f"NUTS {chains} chains x {draws} draws (+{warmup} warm-up)")
-    print(f"{'method':38s} {'wall s':>8s} {'ESS/s':>7s} {'RSS+MB':>7s} {'|log err|':>9s} "
-          f"{'cov90':>6s} {'width90':>8s}")
+    print(
+        f"NMT (Revisiting benchmark, official split): {len(train)} train, {len(held)} held out; "
+        f"NUTS {chains} chains x {draws} draws (+{warmup} warm-up)"
+    )
+    print(
+        f"{'method':38s} {'wall s':>8s} {'ESS/s':>7s} {'RSS+MB':>7s} {'|log err|':>9s} "
+        f"{'cov90':>6s} {'width90':>8s}"
+    )
     for r in rows:
         ess = f"{r['ess_per_s']:.1f}" if r["ess_per_s"] else "-"
-        print(f"{r['method']:38s} {r['wall_s']:8.1f} {ess:>7s} {r['peak_rss_growth_mb']:7.0f} "
-              f"{r['median_abs_log_err']:9.3f} {r['coverage90']:6.2f} {r['width90_log']:8.3f}")
+        print(
+            f"{r['method']:38s} {r['wall_s']:8.1f} {ess:>7s} {r['peak_rss_growth_mb']:7.0f} "
+            f"{r['median_abs_log_err']:9.3f} {r['coverage90']:6.2f} {r['width90_log']:8.3f}"
+        )
     print(f"time ratio NUTS / least-squares bootstrap: {ratio:.2f}")
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({
-        "benchmark": "bench_fit", "fast": FAST, "rows": rows, "time_ratio_nuts_over_ls": ratio,
-        "python": sys.version.split()[0], "platform": platform.platform(),
-        "bayes_scaling": bs.__version__, "cpus": os.cpu_count(),
-    }, indent=1))
+    OUT.write_text(
+        json.dumps(
+            {
+                "benchmark": "bench_fit",
+                "fast": FAST,
+                "rows": rows,
+                "time_ratio_nuts_over_ls": ratio,
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+                "bayes_scaling": bs.__version__,
+                "cpus": os.cpu_count(),
+            },
+            indent=1,
+        )
+    )
     print(f"wrote {OUT}")
 
 

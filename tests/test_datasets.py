@@ -24,6 +24,12 @@ def test_revisiting_lang_has_all_domains():
     assert len(d) == 712 and set(d["domain"]) == {"NMT", "LM", "BB"}
 
 
+def test_gadre():
+    d = load_dataset("gadre_overtraining")
+    assert len(d) == 104 and set(d["dataset"]) == {"c4_original", "rpj", "rw_original"}
+    assert (d["N"] > 6e9).sum() == 3
+
+
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
         load_dataset("imagenet")

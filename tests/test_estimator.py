@@ -78,14 +78,14 @@ def test_level_table(fit, sim):
 
 def test_diagnostics_reported(fit):
     diag = fit.diagnostics
-    assert diag.n_draws == 1000
+    assert diag.n_draws == 800
     assert {"r_hat", "ess_bulk", "ess_tail"} <= set(diag.table.columns)
     assert "divergences=" in str(diag)
 
 
 def test_bad_sampling_warns_with_advice(sim):
     with pytest.warns(SamplerWarning, match="effective sample size.*Draw more samples"):
-        ScalingLaw("power", pooling="complete").fit(
+        ScalingLaw("power", pooling="complete", discrepancy="none").fit(
             sim.runs,
             x="x",
             y="loss",
@@ -98,7 +98,7 @@ def test_bad_sampling_warns_with_advice(sim):
 
 
 def test_complete_and_no_pooling(sim):
-    one = ScalingLaw("power", pooling="complete").fit(
+    one = ScalingLaw("power", pooling="complete", discrepancy="none").fit(
         sim.runs,
         x="x",
         y="loss",
@@ -117,7 +117,7 @@ def test_complete_and_no_pooling(sim):
     assert list(p["kind"]) == ["fitted curve"] * 2
     assert p["curve_median"].iloc[0] == p["curve_median"].iloc[1]
 
-    sep = ScalingLaw("power", pooling="none").fit(
+    sep = ScalingLaw("power", pooling="none", discrepancy="none").fit(
         sim.runs,
         x="x",
         y="loss",
@@ -140,8 +140,10 @@ def test_student_t_resists_a_diverged_run():
     y[-2] *= 2.0
     df = pd.DataFrame({"x": x, "y": y})
     kw = dict(chains=1, warmup=300, draws=300, seed=0, warn=False)
-    normal = ScalingLaw("power").fit(df, x="x", y="y", **kw)
-    robust = ScalingLaw("power", likelihood="student_t").fit(df, x="x", y="y", **kw)
+    normal = ScalingLaw("power", discrepancy="none").fit(df, x="x", y="y", **kw)
+    robust = ScalingLaw("power", likelihood="student_t", discrepancy="none").fit(
+        df, x="x", y="y", **kw
+    )
     a_n = float(np.median(normal.idata.posterior["alpha"]))
     a_t = float(np.median(robust.idata.posterior["alpha"]))
     assert abs(a_t - 0.3) < 0.02 < abs(a_n - 0.3)

@@ -2,7 +2,7 @@
 
 >>> from bayes_scaling.datasets import load_dataset, list_datasets
 >>> list_datasets()
-['chinchilla', 'revisiting_lang', 'revisiting_nmt']
+['chinchilla', 'gadre_overtraining', 'revisiting_lang', 'revisiting_nmt']
 >>> load_dataset("revisiting_nmt").columns.tolist()
 ['architecture', 'label', 'seen_examples', 'loss', 'train']
 """
@@ -21,6 +21,11 @@ DATASETS: dict[str, str] = {
         "Hoffmann et al. 2022 Fig. 4 runs digitised by Epoch AI (245 rows): N parameters, "
         "D tokens (= C/6N), C FLOP, loss nats/token; 'epoch_excluded_top5_loss' marks the 5 "
         "outliers Epoch drops"
+    ),
+    "gadre_overtraining": (
+        "Gadre et al. 2024 over-training grid (104 runs): 3 corpora x 6 sizes x token "
+        "multipliers M (D ~ 20 M N); N parameters incl. embeddings, D tokens, loss_c4_val and "
+        "loss_openlm in nats/token"
     ),
     "revisiting_lang": (
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
@@ -61,8 +66,8 @@ def load_dataset(name: str) -> pd.DataFrame:
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
-    if name == "chinchilla":
-        return _read("chinchilla.csv")
+    if name in ("chinchilla", "gadre_overtraining"):
+        return _read(f"{name}.csv")
     lang = _read("revisiting_lang.csv")
     lang = lang.rename(
         columns={"Domain": "domain", "Task": "task", "Model": "model", "train_split": "train"}
