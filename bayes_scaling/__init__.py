@@ -15,6 +15,7 @@ Public API (explicit re-exports)::
 """
 
 from bayes_scaling._version import __version__
+from bayes_scaling.compare import LevelComparison, compare_levels, crossover, factor_spread
 from bayes_scaling.compute import complete_compute
 from bayes_scaling.data import RunData, validate_runs
 from bayes_scaling.datasets import list_datasets, load_dataset
@@ -23,7 +24,13 @@ from bayes_scaling.estimator import ScalingFit, ScalingLaw
 from bayes_scaling.io import load_fit, save_fit
 from bayes_scaling.laws import Law, LawParam, get_law, list_laws
 from bayes_scaling.optimal import OptimalAllocation, optimal_allocation
-from bayes_scaling.plotting import plot_allocation, plot_curves, plot_frontier
+from bayes_scaling.plotting import (
+    plot_allocation,
+    plot_curves,
+    plot_forest,
+    plot_frontier,
+    plot_pairwise,
+)
 from bayes_scaling.predict import PredictiveDraws, predict, predictive_draws
 from bayes_scaling.priors import Prior
 from bayes_scaling.summaries import curve_table, level_table
@@ -33,6 +40,7 @@ __all__ = [
     "Diagnostics",
     "Law",
     "LawParam",
+    "LevelComparison",
     "OptimalAllocation",
     "PredictiveDraws",
     "Prior",
@@ -40,8 +48,11 @@ __all__ = [
     "SamplerWarning",
     "ScalingFit",
     "ScalingLaw",
+    "compare_levels",
     "complete_compute",
+    "crossover",
     "curve_table",
+    "factor_spread",
     "get_law",
     "level_table",
     "list_datasets",
@@ -51,7 +62,9 @@ __all__ = [
     "optimal_allocation",
     "plot_allocation",
     "plot_curves",
+    "plot_forest",
     "plot_frontier",
+    "plot_pairwise",
     "predict",
     "predictive_draws",
     "save_fit",

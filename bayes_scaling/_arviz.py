@@ -148,5 +148,7 @@ def compare(
 ) -> pd.DataFrame:
     """ArviZ model comparison table (elpd_loo, weights) of several fits of the same data."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        # high Pareto k is reported by the caller; ArviZ 0.23 also uses pandas' deprecated
+        # ``inplace=`` (a Pandas4Warning under pandas 3.1), harmless here
+        warnings.simplefilter("ignore")
         return az.compare(dict(idatas), ic="loo", method=method, var_name=var_name)

@@ -1,4 +1,4 @@
-"""Command line: ``bayes-scaling fit|predict|summary|optimal|risk|check|backtest|demo``.
+"""Command line: ``bayes-scaling fit|predict|summary|optimal|risk|check|backtest|compare|demo``.
 
 Any bad input ends with a non-zero exit and one line ``bayes-scaling: error: ...`` on stderr.
 """
@@ -157,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sampler_args(b, draws=500)
     b.add_argument("--out", required=True, help="REPORT.json")
+
+    m = sub.add_parser("compare", help="compare a parameter across the levels of a factor")
+    m.add_argument("fit", help="FIT.nc of a partially pooled fit")
+    m.add_argument("--factor", required=True, help="grouping column to compare")
+    m.add_argument("--param", default="alpha", help="law parameter (default alpha)")
+    m.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    m.add_argument("--json", default=None, help="write the comparison to OUT.json")
 
     d = sub.add_parser("demo", help="fit a bundled real dataset, print intervals, write a plot")
     d.add_argument(
@@ -336,6 +343,23 @@ def _cmd_backtest(a: argparse.Namespace) -> None:
     print(f"wrote {a.out}", file=sys.stderr)
 
 
+def _cmd_compare(a: argparse.Namespace) -> None:
+    from bayes_scaling.compare import compare_levels
+    from bayes_scaling.io import load_fit
+
+    cmp = compare_levels(load_fit(a.fit), a.factor, a.param, a.prob)
+    with pd_options():
+        print(f"{a.param} by {a.factor} ({100 * a.prob:g}% intervals):")
+        print(cmp.levels.to_string(index=False))
+        print(f"\n{a.param}(a) - {a.param}(b), p_greater = P({a.param}(a) > {a.param}(b)):")
+        print(cmp.pairs.to_string(index=False))
+    if a.json:
+        if not a.json.lower().endswith(".json"):
+            raise ValueError(f"--json must end in .json, got {a.json!r}")
+        Path(a.json).write_text(json.dumps(cmp.to_dict(), indent=1))
+        print(f"wrote {a.json}", file=sys.stderr)
+
+
 def _cmd_demo(a: argparse.Namespace) -> None:
     from bayes_scaling.demo import run_demo
 
@@ -366,6 +390,7 @@ COMMANDS = {
     "risk": _cmd_risk,
     "check": _cmd_check,
     "backtest": _cmd_backtest,
+    "compare": _cmd_compare,
     "demo": _cmd_demo,
 }
 

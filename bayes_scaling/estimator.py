@@ -276,8 +276,9 @@ class ScalingLaw:
             y=run.y_col,
             groups=run.group_cols or None,
             chains=settings["chains"],
-            warmup=settings["warmup"],
-            draws=settings["draws"],
+            # the inner fit only feeds predictive means and variances: half the draws suffice
+            warmup=max(settings["warmup"] // 2, min(settings["warmup"], 200)),
+            draws=max(settings["draws"] // 2, min(settings["draws"], 200)),
             seed=settings["seed"] + 1,
             target_accept=settings["target_accept"],
             progress=progress,

@@ -15,7 +15,7 @@ from bayes_scaling.data import read_table
 from bayes_scaling.estimator import ScalingFit
 from bayes_scaling.predict import predictive_draws
 
-__all__ = ["plot_curves", "plot_frontier", "plot_allocation"]
+__all__ = ["plot_curves", "plot_frontier", "plot_allocation", "plot_forest", "plot_pairwise"]
 
 
 def _curve_mask(frame: pd.DataFrame, fit: ScalingFit, key: tuple[str, ...]) -> np.ndarray:
@@ -292,3 +292,75 @@ def _mark_extrapolation(ax: Axes, start: float, stop: float) -> None:
         fontsize=8,
         color="0.3",
     )
+
+
+def plot_forest(
+    fit: ScalingFit,
+    factor: str,
+    param: str = "alpha",
+    *,
+    prob: float = 0.9,
+    ax: Axes | None = None,
+) -> Axes:
+    """Forest plot of a law parameter by level of ``factor``: median and central interval.
+
+    The population's prior-to-posterior spread is shown as a band (population mean, central
+    ``prob`` interval of a new level's value).
+    """
+    from bayes_scaling.compare import compare_levels
+
+    cmp = compare_levels(fit, factor, param, prob)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.5 * len(cmp.levels) + 1.5))
+    y = np.arange(len(cmp.levels))[::-1]
+    t = cmp.levels
+    ax.errorbar(
+        t["median"],
+        y,
+        xerr=[t["median"] - t["lower"], t["upper"] - t["median"]],
+        fmt="o",
+        color="C0",
+        capsize=3,
+        lw=1.5,
+    )
+    ax.set_yticks(y, t["level"])
+    ax.axvline(float(np.median(cmp.draws)), color="0.5", ls=":", lw=1)
+    ax.set_xlabel(f"{param} ({100 * prob:g}% interval)")
+    ax.set_title(f"{param} by {factor}", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def plot_pairwise(
+    fit: ScalingFit,
+    factor: str,
+    param: str = "alpha",
+    *,
+    prob: float = 0.9,
+    ax: Axes | None = None,
+) -> Axes:
+    """Posterior of every pairwise difference ``param(a) - param(b)``, labelled with P(a > b)."""
+    from bayes_scaling.compare import compare_levels
+
+    pairs = compare_levels(fit, factor, param, prob).pairs
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.45 * len(pairs) + 1.5))
+    y = np.arange(len(pairs))[::-1]
+    colors = np.where(pairs["lower"] > 0, "C2", np.where(pairs["upper"] < 0, "C3", "0.4"))
+    for yi, (_, r), c in zip(y, pairs.iterrows(), colors, strict=True):
+        ax.plot([r["lower"], r["upper"]], [yi, yi], color=c, lw=2)
+        ax.plot(r["median"], yi, "o", color=c)
+        ax.text(
+            1.01,
+            yi,
+            f"P>0 = {r['p_greater']:.2f}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=8,
+        )
+    ax.axvline(0, color="0.3", lw=1)
+    ax.set_yticks(y, [f"{a} − {b}" for a, b in zip(pairs["a"], pairs["b"], strict=True)])
+    ax.set_xlabel(f"difference in {param} ({100 * prob:g}% interval)")
+    ax.set_title(f"pairwise differences of {param} by {factor}", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax

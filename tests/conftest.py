@@ -42,8 +42,8 @@ def fit(sim):
         y="loss",
         groups=["architecture", "domain"],
         chains=2,
-        warmup=400,
-        draws=400,
+        warmup=300,
+        draws=300,
         seed=1,
         warn=False,
     )

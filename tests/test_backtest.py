@@ -40,26 +40,29 @@ def test_split_mask():
 
 
 def test_backtest_end_to_end(sim, tmp_path):
-    held = sim.at([3e8, 1e9], seed=5).drop(columns="true_loss")
-    runs = pd.concat([sim.runs.drop(columns="true_loss"), held], ignore_index=True)
+    """Three curves of the simulation, trained to 1.5e8, scored 2-7x beyond."""
+    one = sim.runs[sim.runs["domain"] == "domain0"].drop(columns=["true_loss", "domain"])
+    held = sim.at([3e8, 1e9], seed=5)
+    held = held[held["domain"] == "domain0"].drop(columns=["true_loss", "domain"])
+    runs = pd.concat([one, held], ignore_index=True)
     reports = backtest(
         runs,
         "x",
         "loss",
-        ["architecture", "domain"],
+        "architecture",
         cutoff=1.5e8,
         model=ScalingLaw("saturating", discrepancy="prior"),
-        chains=2,
+        chains=1,
         warmup=250,
-        draws=250,
+        draws=300,
         n_boot=40,
     )
     assert set(reports) == {"bayes", "least_squares", "no_pooling"}
     for r in reports.values():
         assert r.summary["n"] == len(held) and 0 <= r.summary["coverage_90"] <= 1
         assert len(r.points) == len(held)
-    # the true law, 3-10x out: the Bayesian intervals are not overconfident
-    assert reports["bayes"].summary["coverage_90"] >= 0.7
+    # the true law, 2-7x out: the Bayesian 90% intervals cover at least 5 of the 6 points
+    assert reports["bayes"].summary["coverage_90"] >= 5 / 6
     json.dumps({k: v.to_dict() for k, v in reports.items()})
 
     runs.to_csv(tmp_path / "runs.csv", index=False)
@@ -79,6 +82,8 @@ def test_backtest_end_to_end(sim, tmp_path):
                 "1.5e8",
                 "--law",
                 "power",
+                "--discrepancy",
+                "prior",
                 "--chains",
                 "1",
                 "--warmup",

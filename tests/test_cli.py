@@ -26,8 +26,6 @@ def cli_fit(sim, tmp_path_factory):
             "loss",
             "--group",
             "architecture",
-            "--group",
-            "domain",
             "--law",
             "power",
             "--chains",

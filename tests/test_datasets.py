@@ -34,3 +34,11 @@ def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
         load_dataset("imagenet")
     assert "chinchilla" in list_datasets()
+
+
+def test_datablations_and_porian():
+    d = load_dataset("datablations")
+    assert len(d) == 229 and (d["epochs"] >= 1).all()
+    p = load_dataset("porian_isoflop")
+    assert len(p) == 176 and set(p["dataset"]) == {"rw", "owt2"}
+    assert ((p["C"] / (6 * p["N"] * p["D"])).between(0.99, 1.01)).all()

@@ -78,7 +78,7 @@ def test_level_table(fit, sim):
 
 def test_diagnostics_reported(fit):
     diag = fit.diagnostics
-    assert diag.n_draws == 800
+    assert diag.n_draws == 600
     assert {"r_hat", "ess_bulk", "ess_tail"} <= set(diag.table.columns)
     assert "divergences=" in str(diag)
 

@@ -90,7 +90,7 @@ def test_prediction_errors(fit, at, kwargs, match):
 def test_draws_available_for_custom_questions(fit):
     at = pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [1e10]})
     d = predictive_draws(fit, at)
-    assert d.observed.shape == d.curve.shape == (800, 1)
+    assert d.observed.shape == d.curve.shape == (600, 1)
     p_below = float((d.observed[:, 0] < 2.0).mean())
     assert 0.0 <= p_below <= 1.0
     json.dumps({"p": p_below})

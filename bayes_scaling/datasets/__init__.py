@@ -1,8 +1,8 @@
 """Small real scaling-law datasets shipped with the package (sources in ``SOURCES.md``).
 
 >>> from bayes_scaling.datasets import load_dataset, list_datasets
->>> list_datasets()
-['chinchilla', 'gadre_overtraining', 'revisiting_lang', 'revisiting_nmt']
+>>> list_datasets()[:3]
+['chinchilla', 'datablations', 'gadre_overtraining']
 >>> load_dataset("revisiting_nmt").columns.tolist()
 ['architecture', 'label', 'seen_examples', 'loss', 'train']
 """
@@ -22,10 +22,19 @@ DATASETS: dict[str, str] = {
         "D tokens (= C/6N), C FLOP, loss nats/token; 'epoch_excluded_top5_loss' marks the 5 "
         "outliers Epoch drops"
     ),
+    "datablations": (
+        "Muennighoff et al. 2023 data-constrained runs (229 rows of the paper's main fit): N, "
+        "D tokens, U unique tokens, epochs = D/U, val_loss on C4 (nats/token)"
+    ),
     "gadre_overtraining": (
         "Gadre et al. 2024 over-training grid (104 runs): 3 corpora x 6 sizes x token "
         "multipliers M (D ~ 20 M N); N parameters incl. embeddings, D tokens, loss_c4_val and "
         "loss_openlm in nats/token"
+    ),
+    "porian_isoflop": (
+        "Porian et al. 2024 IsoFLOP points (176 rows), the two configurations whose runs are "
+        "each decayed to their own budget: RefinedWeb and OpenWebText2, base hyper-parameters, "
+        "standard parameter count, validation loss; C FLOP, N, D = C/6N, loss nats/token"
     ),
     "revisiting_lang": (
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
@@ -66,7 +75,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
-    if name in ("chinchilla", "gadre_overtraining"):
+    if name in ("chinchilla", "gadre_overtraining", "datablations", "porian_isoflop"):
         return _read(f"{name}.csv")
     lang = _read("revisiting_lang.csv")
     lang = lang.rename(

@@ -1,0 +1,190 @@
+"""Comparing the levels of a factor: which architecture or domain scales better, and when.
+
+"Does X scale better than Y, and from what size on does it win?" All answers come from the
+hierarchical posterior: a level's parameter is the population mean plus that level's effect
+(the other factors at their population average), so levels measured on different tasks or
+domains are compared on the same footing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from bayes_scaling import _arviz
+from bayes_scaling.estimator import ScalingFit
+from bayes_scaling.predict import check_probs, predictive_draws
+from bayes_scaling.summaries import level_draws
+
+__all__ = ["LevelComparison", "compare_levels", "crossover", "factor_spread"]
+
+
+@dataclass(frozen=True)
+class LevelComparison:
+    """Posterior comparison of one parameter across the levels of one factor.
+
+    Attributes
+    ----------
+    factor, param : str
+        What is compared.
+    levels : DataFrame
+        Per level: ``level``, ``median``, ``lower``, ``upper``.
+    pairs : DataFrame
+        Per pair: ``a``, ``b``, and for ``param(a) - param(b)``: ``median``, ``lower``, ``upper``
+        and ``p_greater`` = P(param(a) > param(b)).
+    draws : ndarray
+        Draws of the parameter per level, ``(draws, levels)``.
+    """
+
+    factor: str
+    param: str
+    levels: pd.DataFrame
+    pairs: pd.DataFrame
+    draws: np.ndarray
+
+    def to_dict(self) -> dict:
+        """The JSON contract of ``bayes-scaling compare``."""
+
+        def rec(df: pd.DataFrame) -> list[dict]:
+            return [
+                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+                for r in df.to_dict(orient="records")
+            ]
+
+        return {
+            "factor": self.factor,
+            "param": self.param,
+            "levels": rec(self.levels),
+            "pairs": rec(self.pairs),
+        }
+
+
+def compare_levels(
+    fit: ScalingFit, factor: str, param: str = "alpha", prob: float = 0.9
+) -> LevelComparison:
+    """Posterior of ``param`` per level of ``factor`` and of every pairwise difference.
+
+    Parameters
+    ----------
+    fit : ScalingFit
+        A partially pooled fit with ``factor`` among its grouping columns.
+    factor : str
+        Grouping column to compare.
+    param : str
+        Law parameter (natural scale), e.g. ``alpha``, ``E``, ``A`` (amplitudes relative to the
+        fit's reference scale).
+    prob : float
+        Central interval probability.
+    """
+    (prob,) = check_probs(prob)
+    draws = level_draws(fit, factor, param)
+    q = [(1 - prob) / 2, 0.5, (1 + prob) / 2]
+    lo, med, hi = np.quantile(draws, q, axis=0)
+    names = fit.levels[factor]
+    levels = pd.DataFrame({"level": names, "median": med, "lower": lo, "upper": hi})
+    rows = []
+    for i, j in combinations(range(len(names)), 2):
+        d = draws[:, i] - draws[:, j]
+        dlo, dmed, dhi = np.quantile(d, q)
+        rows.append(
+            {
+                "a": names[i],
+                "b": names[j],
+                "median": dmed,
+                "lower": dlo,
+                "upper": dhi,
+                "p_greater": float((d > 0).mean()),
+            }
+        )
+    pairs = pd.DataFrame(rows, columns=["a", "b", "median", "lower", "upper", "p_greater"])
+    return LevelComparison(factor, param, levels, pairs, draws)
+
+
+def factor_spread(fit: ScalingFit, prob: float = 0.9) -> pd.DataFrame:
+    """How much each factor (and the per-curve residual) moves each parameter.
+
+    The posterior of each effect scale ``sd`` on the linked scale (e.g. ``log alpha``): a spread
+    of 0.3 on ``log_alpha`` means levels' exponents typically differ by a factor ``e^0.3``.
+    """
+    (prob,) = check_probs(prob)
+    if fit.design.pooling != "partial":
+        raise ValueError(
+            f"effect spreads need pooling='partial'; this fit has {fit.design.pooling!r}"
+        )
+    sources = list(fit.group_cols) + (["curve"] if fit.design.curve_term else [])
+    rows = []
+    for p in fit.law.params:
+        for f in sources:
+            v = _arviz.stacked(fit.idata, f"sd_{p.linked}_{f}")
+            lo, med, hi = np.quantile(v, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+            rows.append({"param": p.linked, "source": f, "median": med, "lower": lo, "upper": hi})
+    return pd.DataFrame(rows)
+
+
+def crossover(
+    fit: ScalingFit,
+    a: Mapping[str, str],
+    b: Mapping[str, str],
+    x_range: tuple[float, float],
+    *,
+    prob: float = 0.9,
+    n_grid: int = 400,
+    seed: int = 0,
+) -> dict:
+    """Where the expected curve of ``a`` overtakes that of ``b`` (a one-input law).
+
+    Parameters
+    ----------
+    fit : ScalingFit
+        A fit of a one-input law.
+    a, b : mapping
+        Group labels of the two curves (``{"architecture": "LSTM"}``; all grouping columns).
+    x_range : (float, float)
+        Scales searched.
+    prob : float
+        Interval probability for the crossover scale.
+    n_grid : int
+        Grid resolution (log-spaced).
+    seed : int
+        Seed for unseen-level draws.
+
+    Returns
+    -------
+    dict
+        ``p_cross``: probability that the curves cross inside the range; ``x_median``,
+        ``x_lower``, ``x_upper``: the crossover scale among draws that cross (first crossing);
+        ``p_a_better_at_end``: P(a's loss < b's at the top of the range).
+    """
+    if fit.law.n_inputs != 1:
+        raise ValueError("crossover needs a one-input law")
+    (prob,) = check_probs(prob)
+    lo, hi = (float(v) for v in x_range)
+    if not 0 < lo < hi:
+        raise ValueError(f"x_range must be two increasing positive scales, got {x_range!r}")
+    grid = np.geomspace(lo, hi, n_grid)
+    x = fit.x_cols[0]
+
+    def curve(labels: Mapping[str, str]) -> np.ndarray:
+        missing = [g for g in fit.group_cols if g not in labels]
+        if missing:
+            raise ValueError(f"give labels for every group column; missing {missing}")
+        frame = pd.DataFrame({**{g: labels[g] for g in fit.group_cols}, x: grid})
+        return predictive_draws(fit, frame, seed=seed, max_decades=np.inf).curve
+
+    diff = np.log(curve(a)) - np.log(curve(b))  # < 0: a better
+    sign = np.sign(diff)
+    change = np.diff(sign, axis=1) != 0
+    crosses = change.any(axis=1)
+    first = np.argmax(change, axis=1)
+    out = {"p_cross": float(crosses.mean()), "p_a_better_at_end": float((diff[:, -1] < 0).mean())}
+    if crosses.any():
+        xs = np.sqrt(grid[first[crosses]] * grid[first[crosses] + 1])
+        qlo, qmed, qhi = np.quantile(xs, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+        out.update(x_median=float(qmed), x_lower=float(qlo), x_upper=float(qhi))
+    else:
+        out.update(x_median=None, x_lower=None, x_upper=None)
+    return out
