@@ -58,7 +58,10 @@ def run_demo(
         progress=progress,
         warn=False,
     )
-    print(f"diagnostics: {fit.diagnostics}\n")
+    print(f"diagnostics: {fit.diagnostics}")
+    if fit.discrepancy is not None:
+        print(fit.discrepancy.summary())
+    print()
 
     x_max = float(train["seen_examples"].max())
     far = pd.DataFrame(

@@ -124,11 +124,7 @@ def plot_curves(
             )
         x_hi_all = max(x_hi_all, grid[-1])
     _mark_extrapolation(ax, x_train_max, x_hi_all)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(mticker.FormatStrFormatter("%g"))
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+    _log_axes(ax)
     ax.set_xlabel(xcol)
     ax.set_ylabel(ycol)
     ax.set_title(
@@ -217,11 +213,7 @@ def plot_frontier(
         ax.fill_between(budgets, lo, hi, color=color, alpha=0.25, lw=0)
         ax.plot(budgets, med, color=color, lw=1.8, label=label)
     _mark_extrapolation(ax, float(train["_compute"].max()), float(budgets[-1]))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(mticker.FormatStrFormatter("%g"))
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+    _log_axes(ax)
     ax.set_xlabel(f"training compute C = {k:g}·{fit.x_cols[0]}·{fit.x_cols[1]} (FLOP)")
     ax.set_ylabel(fit.y_col)
     ax.set_title(f"{fit.law.name} law: compute-optimal loss, {100 * prob:g}% band", fontsize=10)
@@ -277,6 +269,15 @@ def plot_allocation(
     ax.grid(True, which="both", alpha=0.2)
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def _log_axes(ax: Axes) -> None:
+    """Log-log axes with plain-number labels on the metric axis (losses span < 1 decade)."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(mticker.FormatStrFormatter("%g"))
+    ax.tick_params(axis="y", which="minor", labelsize=7)
 
 
 def _mark_extrapolation(ax: Axes, start: float, stop: float) -> None:
