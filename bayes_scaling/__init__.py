@@ -30,6 +30,7 @@ from bayes_scaling.plotting import (
     plot_forest,
     plot_frontier,
     plot_pairwise,
+    plot_prior_posterior,
 )
 from bayes_scaling.predict import PredictiveDraws, predict, predictive_draws
 from bayes_scaling.priors import Prior
@@ -65,6 +66,7 @@ __all__ = [
     "plot_forest",
     "plot_frontier",
     "plot_pairwise",
+    "plot_prior_posterior",
     "predict",
     "predictive_draws",
     "save_fit",

@@ -15,7 +15,14 @@ from bayes_scaling.data import read_table
 from bayes_scaling.estimator import ScalingFit
 from bayes_scaling.predict import predictive_draws
 
-__all__ = ["plot_curves", "plot_frontier", "plot_allocation", "plot_forest", "plot_pairwise"]
+__all__ = [
+    "plot_curves",
+    "plot_frontier",
+    "plot_allocation",
+    "plot_forest",
+    "plot_pairwise",
+    "plot_prior_posterior",
+]
 
 
 def _curve_mask(frame: pd.DataFrame, fit: ScalingFit, key: tuple[str, ...]) -> np.ndarray:
@@ -364,4 +371,64 @@ def plot_pairwise(
     ax.set_xlabel(f"difference in {param} ({100 * prob:g}% interval)")
     ax.set_title(f"pairwise differences of {param} by {factor}", fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
+    return ax
+
+
+def plot_prior_posterior(
+    fit: ScalingFit,
+    param: str = "alpha",
+    *,
+    factor: str | None = None,
+    n_draws: int = 4000,
+    seed: int = 0,
+    ax: Axes | None = None,
+) -> Axes:
+    """Prior and posterior densities of a law parameter.
+
+    The posterior of the population's typical value (or, with ``factor``, of each level's) is
+    drawn against the prior of the population mean. Where the posterior is much narrower than
+    the prior, the data speak; where they overlap, the prior does.
+    """
+    from bayes_scaling.summaries import level_draws
+
+    spec = {p.name: p for p in fit.law.params}
+    if param not in spec:
+        raise ValueError(
+            f"param {param!r} is not a parameter of law {fit.law.name!r}: {list(spec)}"
+        )
+    p = spec[param]
+    import jax
+
+    prior = np.asarray(
+        fit.priors[p.linked].to_numpyro().sample(jax.random.PRNGKey(seed), (n_draws,))
+    )
+    prior = p.to_natural(prior.astype(np.float64))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.0))
+    if factor is None:
+        from bayes_scaling import _arviz
+
+        post = {"population": p.to_natural(_arviz.stacked(fit.idata, f"mu_{p.linked}"))}
+    else:
+        draws = level_draws(fit, factor, param)
+        post = {lev: draws[:, j] for j, lev in enumerate(fit.levels[factor])}
+    allv = np.concatenate([*post.values()])
+    lo, hi = np.quantile(allv, [0.001, 0.999])
+    span = hi - lo
+    lo, hi = lo - 0.5 * span, hi + 0.5 * span
+    bins = np.linspace(lo, hi, 80)
+    inside = prior[(prior >= lo) & (prior <= hi)]  # the prior's mass in the window, true density
+    ax.hist(
+        inside,
+        bins=bins,
+        weights=np.full(inside.size, 1 / (prior.size * (bins[1] - bins[0]))),
+        color="0.75",
+        label="prior",
+    )
+    for j, (name, v) in enumerate(post.items()):
+        ax.hist(v, bins=bins, density=True, histtype="step", lw=1.6, color=f"C{j % 10}", label=name)
+    ax.set_xlabel(param)
+    ax.set_ylabel("density")
+    ax.set_title(f"{param}: prior vs posterior", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
     return ax

@@ -9,7 +9,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bayes_scaling import compare_levels, crossover, factor_spread, plot_forest, plot_pairwise  # noqa: E402
+from bayes_scaling import (  # noqa: E402
+    compare_levels,
+    crossover,
+    factor_spread,
+    plot_forest,
+    plot_pairwise,
+    plot_prior_posterior,
+)
 from bayes_scaling.cli import main  # noqa: E402
 
 
@@ -57,6 +64,10 @@ def test_plots_and_cli(fit, tmp_path, capsys):
     plt.close(ax.figure)
     ax = plot_pairwise(fit, "architecture")
     assert len(ax.get_yticks()) == 3 and any("P>0" in t.get_text() for t in ax.texts)
+    plt.close(ax.figure)
+    ax = plot_prior_posterior(fit, "alpha", factor="architecture")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["prior", "architecture0", "architecture1", "architecture2"]
     plt.close(ax.figure)
     fit.save(tmp_path / "f.nc")
     out = tmp_path / "c.json"
