@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bayes_scaling.data import RunData
 from bayes_scaling.priors import Prior
@@ -171,17 +170,3 @@ def inner_errors(pred_draws_log: np.ndarray, log_y: np.ndarray) -> tuple[np.ndar
     """Log errors and predictive variances from log-space predictive draws ``(draws, rows)``."""
     mean = pred_draws_log.mean(axis=0)
     return log_y - mean, pred_draws_log.var(axis=0)
-
-
-def errors_table(
-    keys: list, decades: np.ndarray, errors: np.ndarray, variances: np.ndarray
-) -> pd.DataFrame:
-    """The inner leave-future-out points, for reporting."""
-    return pd.DataFrame(
-        {
-            "curve": [" / ".join(k) if k else "all" for k in keys],
-            "decades": decades,
-            "log_error": errors,
-            "pred_sd": np.sqrt(variances),
-        }
-    )

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS, init_to_uniform
 
@@ -139,8 +138,3 @@ def build_idata(
         constant_data=constant,
         attrs={"bayes_scaling": json.dumps(meta)},
     )
-
-
-def as_jnp(a: np.ndarray) -> jnp.ndarray:
-    """Array for the model (float32 or int32 as JAX prefers)."""
-    return jnp.asarray(a)
