@@ -48,11 +48,13 @@ class LawComparison:
     weights: dict[str, float]
     per_curve: pd.DataFrame
 
-    def mixture_draws(
-        self, data: pd.DataFrame | str | PathLike[str], *, seed: int = 0
-    ) -> np.ndarray:
-        """Draws of a new observation from the weighted mixture of the laws, ``(draws, rows)``."""
-        per_law = {k: predictive_draws(f, data, seed=seed).observed for k, f in self.fits.items()}
+    def _law_draws(self, data: pd.DataFrame | str | PathLike[str], seed: int) -> tuple:
+        """The requested rows and each law's new-observation draws (computed once)."""
+        draws = {k: predictive_draws(f, data, seed=seed) for k, f in self.fits.items()}
+        frame = next(iter(draws.values())).frame
+        return frame, {k: d.observed for k, d in draws.items()}
+
+    def _mix(self, per_law: Mapping[str, np.ndarray], seed: int) -> np.ndarray:
         n = min(v.shape[0] for v in per_law.values())
         rng = np.random.default_rng(seed)
         names = list(per_law)
@@ -63,6 +65,12 @@ class LawComparison:
             rows = np.flatnonzero(choice == j)
             out[rows] = per_law[k][rng.permutation(per_law[k].shape[0])[: rows.size]]
         return out
+
+    def mixture_draws(
+        self, data: pd.DataFrame | str | PathLike[str], *, seed: int = 0
+    ) -> np.ndarray:
+        """Draws of a new observation from the weighted mixture of the laws, ``(draws, rows)``."""
+        return self._mix(self._law_draws(data, seed)[1], seed)
 
     def predict(
         self, data: pd.DataFrame | str | PathLike[str], prob: float = 0.9, *, seed: int = 0
@@ -75,14 +83,12 @@ class LawComparison:
         """
         (prob,) = check_probs(prob)
         q = [(1 - prob) / 2, 0.5, (1 + prob) / 2]
-        mix = self.mixture_draws(data, seed=seed)
-        first = predictive_draws(next(iter(self.fits.values())), data, seed=seed)
-        out = first.frame.copy()
-        lo, med, hi = np.quantile(mix, q, axis=0)
+        frame, per_law = self._law_draws(data, seed)
+        out = frame.copy()
+        lo, med, hi = np.quantile(self._mix(per_law, seed), q, axis=0)
         out["median"], out["lower"], out["upper"] = med, lo, hi
         best = max(self.weights, key=self.weights.get)
-        for k, f in self.fits.items():
-            d = predictive_draws(f, data, seed=seed).observed
+        for k, d in per_law.items():
             klo, kmed, khi = np.quantile(d, q, axis=0)
             out[f"{k}_median"], out[f"{k}_lower"], out[f"{k}_upper"] = kmed, klo, khi
         out["widening"] = np.log(hi / lo) / np.log(out[f"{best}_upper"] / out[f"{best}_lower"])

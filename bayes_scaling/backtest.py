@@ -26,7 +26,7 @@ import pandas as pd
 
 from bayes_scaling.baselines import fit_least_squares
 from bayes_scaling.data import as_columns, numeric_column, read_table
-from bayes_scaling.estimator import ScalingLaw
+from bayes_scaling.estimator import ScalingFit, ScalingLaw
 from bayes_scaling.predict import predictive_draws
 
 __all__ = ["BacktestReport", "backtest", "split_mask", "score_log_draws", "PROBS"]
@@ -214,29 +214,22 @@ def backtest(
     log_y = np.log(numeric_column(test, y, "metric"))
     kw = dict(chains=chains, warmup=warmup, draws=draws, seed=seed, warn=False)
     reports = {}
-    fit = model.fit(train, x=x_cols, y=y, groups=groups, **kw)
-    reports["bayes"] = _report(
-        "bayes",
-        test,
-        np.log(predictive_draws(fit, test, seed=seed, max_decades=np.inf).observed),
-        log_y,
-        probs,
-    )
+
+    def model_report(name: str, spec: ScalingLaw) -> tuple[BacktestReport, ScalingFit]:
+        fitted = spec.fit(train, x=x_cols, y=y, groups=groups, **kw)
+        observed = predictive_draws(fitted, test, seed=seed, max_decades=np.inf).observed
+        return _report(name, test, np.log(observed), log_y, probs), fitted
+
+    reports["bayes"], fit = model_report("bayes", model)
     reports["bayes"].summary["diagnostics"] = str(fit.diagnostics).splitlines()[0]
-    if fit.discrepancy is not None:
-        reports["bayes"].summary["discrepancy"] = fit.discrepancy.summary()
+    disc = fit.discrepancy
+    if disc is not None:
+        reports["bayes"].summary["discrepancy"] = disc.summary()
     if "least_squares" in baselines:
         ls = fit_least_squares(train, x_cols, y, groups, law=model.law, n_boot=n_boot, seed=seed)
         reports["least_squares"] = _report(
             "least_squares", test, ls.log_draws(test, seed)[1], log_y, probs
         )
     if "no_pooling" in baselines and groups:
-        nop = replace(model, pooling="none").fit(train, x=x_cols, y=y, groups=groups, **kw)
-        reports["no_pooling"] = _report(
-            "no_pooling",
-            test,
-            np.log(predictive_draws(nop, test, seed=seed, max_decades=np.inf).observed),
-            log_y,
-            probs,
-        )
+        reports["no_pooling"], _ = model_report("no_pooling", replace(model, pooling="none"))
     return reports

@@ -133,7 +133,7 @@ class ScalingLaw:
                 f"law {law.name!r} takes {law.n_inputs} scale column(s) "
                 f"({', '.join(law.input_names)}); got {len(x_cols)}: {list(x_cols)}"
             )
-        min_points = law.n_params if self.min_points is None else self.min_points
+        min_points = self._min_points(law)
         if isinstance(min_points, bool) or not isinstance(min_points, int) or min_points < 1:
             raise ValueError(f"min_points must be a positive integer, got {self.min_points!r}")
         if self.pooling != "partial" and min_points < law.n_params:
@@ -144,6 +144,10 @@ class ScalingLaw:
         run = validate_runs(data, x_cols, y, groups, min_points=min_points, strict=strict)
         design = make_design(run, self.pooling, self.likelihood, self.noise, self.huber_delta)
         return law, run, design, resolve_priors(law, design, self.priors)
+
+    def _min_points(self, law: Law) -> int:
+        """Fewest rows per curve: ``min_points`` if given, else the law's parameter count."""
+        return law.n_params if self.min_points is None else self.min_points
 
     def prior_names(
         self, data: Any, x: str | Sequence[str], y: str, groups: str | Sequence[str] | None = None
@@ -254,8 +258,7 @@ class ScalingLaw:
         from bayes_scaling.predict import predictive_draws
 
         n_draws = settings["chains"] * settings["draws"]
-        law = get_law(self.law)
-        min_points = law.n_params if self.min_points is None else self.min_points
+        min_points = self._min_points(get_law(self.law))
         mask = lfo_split(run, self.lfo_holdout, min_points) if self.discrepancy == "lfo" else None
         if mask is None or not mask.any():
             tau = tau_posterior(

@@ -206,7 +206,13 @@ def curve_theta(
     Returns ``({linked_name: array(draws, len(keys))}, sigma: array(draws, len(keys)))``; fitted
     curves use their posterior, unseen ones are drawn from the hierarchy (see module docstring).
     """
-    post = _Posterior(fit)
+    return _curve_theta(_Posterior(fit), keys, seed)
+
+
+def _curve_theta(
+    post: _Posterior, keys: list[tuple[str, ...]], seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    fit = post.fit
     uniq = list(dict.fromkeys(keys))
     params = {k: _curve_params(post, k, seed) for k in uniq}
     rows = [uniq.index(k) for k in keys]
@@ -260,8 +266,8 @@ def predictive_draws(
     x = np.column_stack([numeric_column(frame, c, "scale") for c in fit.x_cols])
     _check_units(fit, frame, x, max_decades)
     keys = group_keys(fit, frame, allow_new_levels)
-    theta, sigma = curve_theta(fit, keys, seed)
     post = _Posterior(fit)
+    theta, sigma = _curve_theta(post, keys, seed)
     z = np.log(x) - fit.log_x_ref
     log_mu = np.asarray(
         fit.law({k: jnp.asarray(v) for k, v in theta.items()}, jnp.asarray(z[None])),

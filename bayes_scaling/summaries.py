@@ -7,14 +7,9 @@ import pandas as pd
 
 from bayes_scaling import _arviz
 from bayes_scaling.estimator import ScalingFit
+from bayes_scaling.predict import summarise
 
-__all__ = ["curve_table", "level_table", "interval"]
-
-
-def interval(draws: np.ndarray, prob: float) -> dict[str, np.ndarray]:
-    """Mean, median and central ``prob`` interval along axis 0."""
-    lo, hi = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
-    return {"mean": draws.mean(0), "median": np.median(draws, 0), "lower": lo, "upper": hi}
+__all__ = ["curve_table", "level_table"]
 
 
 def _natural_draws(fit: ScalingFit) -> dict[str, np.ndarray]:
@@ -34,7 +29,7 @@ def curve_table(fit: ScalingFit, prob: float = 0.9) -> pd.DataFrame:
     rows = []
     for c, key in enumerate(fit.curves):
         for name, draws in orig.items():
-            stats = interval(draws[:, c], prob)
+            stats = summarise(draws[:, c], [prob])
             row = dict(zip(fit.group_cols, key, strict=True))
             row.update(param=name, **{k: float(v) for k, v in stats.items()})
             rows.append(row)
@@ -106,7 +101,7 @@ def level_table(fit: ScalingFit, prob: float = 0.9, factor: str | None = None) -
         for p in fit.law.params:
             draws = level_draws(fit, f, p.name)
             sd = float(np.median(_arviz.stacked(fit.idata, f"sd_{p.linked}_{f}")))
-            stats = interval(draws, prob)
+            stats = summarise(draws, [prob])
             for j, lev in enumerate(fit.levels[f]):
                 rows.append(
                     {
