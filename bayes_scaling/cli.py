@@ -87,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--noise", default="curve", help="curve|shared|<group column>")
     f.add_argument(
         "--discrepancy",
-        default="lfo",
+        default="prior",
         choices=["lfo", "prior", "none"],
-        help="extrapolation discrepancy: learn by leave-future-out (default), prior only, none",
+        help="extrapolation discrepancy: drift prior learned across studies (default), that "
+        "prior updated by leave-future-out inside the data, or none",
     )
     f.add_argument(
         "--prior",
@@ -151,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--likelihood", default="normal", help="normal|student_t|huber")
     b.add_argument(
         "--discrepancy",
-        default="lfo",
+        default="prior",
         choices=["lfo", "prior", "none"],
-        help="extrapolation discrepancy of the Bayesian model (default lfo)",
+        help="extrapolation discrepancy of the Bayesian model (default prior)",
     )
     _sampler_args(b, draws=500)
     b.add_argument("--out", required=True, help="REPORT.json")

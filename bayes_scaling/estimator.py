@@ -22,13 +22,15 @@ from bayes_scaling._version import __version__
 from bayes_scaling.data import RunData, as_columns, validate_runs
 from bayes_scaling.diagnostics import Diagnostics, check_diagnostics
 from bayes_scaling.discrepancy import (
-    DEFAULT_TAU_PRIOR,
     Discrepancy,
+    drift_posterior,
     inner_errors,
     lfo_split,
+    prior_info,
     tau_posterior,
 )
 from bayes_scaling.distributions import HUBER_DELTA
+from bayes_scaling.drift import DriftPrior, load_drift_prior
 from bayes_scaling.inference import SamplerSettings, build_idata, curve_coord, run_nuts
 from bayes_scaling.laws import Law, get_law
 from bayes_scaling.model import Design, default_priors, make_design, scaling_model
@@ -89,12 +91,18 @@ class ScalingLaw:
         Fewest rows per curve; defaults to the law's number of parameters.
     huber_delta : float
         Huber threshold in noise scales (only with ``likelihood="huber"``; default 1.345).
-    discrepancy : {"lfo", "prior", "none"}
-        Extrapolation discrepancy (see :mod:`bayes_scaling.discrepancy`): learn its spread by
-        leave-future-out inside the data (default; one extra fit), use its prior only, or leave
-        it out (parameter-only intervals).
-    discrepancy_prior : Prior
-        Prior of the drift spread ``tau`` (log-loss sd per decade beyond the data).
+    discrepancy : {"prior", "lfo", "none"}
+        Extrapolation discrepancy (see :mod:`bayes_scaling.discrepancy`): a drift growing with
+        the distance beyond the data, drawn from ``discrepancy_prior`` (default; learned across
+        real studies, no extra fit), that prior updated by leave-future-out inside the data
+        (``"lfo"``; one extra fit; worse calibrated in the leave-one-study-out benchmark, as
+        inner errors do not predict outer ones), or none (parameter-only intervals).
+    discrepancy_prior : DriftPrior or Prior, optional
+        Prior of the drift: default the :class:`~bayes_scaling.drift.DriftPrior` learned across
+        the bundled real studies (spread ``tau`` and bias ``b`` per decade beyond the data; see
+        :mod:`bayes_scaling.drift`); another ``DriftPrior`` (e.g. refitted with your studies,
+        :func:`~bayes_scaling.drift.load_drift_prior`), or a :class:`Prior` on ``tau`` alone
+        (no bias), e.g. ``Prior("HalfNormal", scale=0.05)``.
     lfo_holdout : float
         Fraction of each curve's log-scale range held out by the leave-future-out inner fit.
 
@@ -111,8 +119,8 @@ class ScalingLaw:
     priors: Mapping[str, Any] | None = None
     min_points: int | None = None
     huber_delta: float = HUBER_DELTA
-    discrepancy: str = "lfo"
-    discrepancy_prior: Prior = DEFAULT_TAU_PRIOR
+    discrepancy: str = "prior"
+    discrepancy_prior: Prior | DriftPrior | None = None
     lfo_holdout: float = 0.3
 
     def _prepare(
@@ -123,9 +131,12 @@ class ScalingLaw:
             raise ValueError(
                 f"discrepancy must be 'lfo', 'prior' or 'none', got {self.discrepancy!r}"
             )
-        if not isinstance(self.discrepancy_prior, Prior):
+        if self.discrepancy_prior is not None and not isinstance(
+            self.discrepancy_prior, Prior | DriftPrior
+        ):
             raise TypeError(
-                "discrepancy_prior must be a Prior, e.g. Prior('HalfNormal', scale=0.05)"
+                "discrepancy_prior must be a DriftPrior (load_drift_prior(path)) or a Prior on "
+                f"tau, e.g. Prior('HalfNormal', scale=0.05); got {type(self.discrepancy_prior)}"
             )
         x_cols = as_columns(x, "x")
         if len(x_cols) != law.n_inputs:
@@ -258,18 +269,25 @@ class ScalingLaw:
         from bayes_scaling.predict import predictive_draws
 
         n_draws = settings["chains"] * settings["draws"]
+        prior = self.discrepancy_prior or load_drift_prior()
+        info = prior_info(prior)
+
+        def draws(errors: np.ndarray, variances: np.ndarray, decades: np.ndarray) -> tuple:
+            if isinstance(prior, DriftPrior):
+                return drift_posterior(
+                    errors, variances, decades, prior, n_draws=n_draws, seed=settings["seed"]
+                )
+            tau = tau_posterior(
+                errors, variances, decades, prior, n_draws=n_draws, seed=settings["seed"]
+            )
+            return tau, None
+
         min_points = self._min_points(get_law(self.law))
         mask = lfo_split(run, self.lfo_holdout, min_points) if self.discrepancy == "lfo" else None
         if mask is None or not mask.any():
-            tau = tau_posterior(
-                np.array([]),
-                np.array([]),
-                np.array([]),
-                self.discrepancy_prior,
-                n_draws=n_draws,
-                seed=settings["seed"],
-            )
-            return Discrepancy(tau, "prior", self.discrepancy_prior, {"n_points": 0})
+            empty = np.array([])
+            tau, bias = draws(empty, empty, empty)
+            return Discrepancy(tau, "prior", info, {"n_points": 0}, bias)
         inner_spec = replace(self, discrepancy="none")
         cols = list(run.x_cols) + [run.y_col] + list(run.group_cols)
         frame = run.frame[cols]
@@ -290,14 +308,7 @@ class ScalingLaw:
         held = frame[mask]
         d = predictive_draws(inner, held, seed=settings["seed"], max_decades=np.inf)
         errors, variances = inner_errors(np.log(d.observed), np.log(run.y[mask]))
-        tau = tau_posterior(
-            errors,
-            variances,
-            d.decades,
-            self.discrepancy_prior,
-            n_draws=n_draws,
-            seed=settings["seed"],
-        )
+        tau, bias = draws(errors, variances, d.decades)
         details = {
             "n_points": int(mask.sum()),
             "holdout": self.lfo_holdout,
@@ -306,8 +317,13 @@ class ScalingLaw:
             "inner_coverage90_without_discrepancy": float(
                 np.mean(np.abs(errors) <= 1.645 * np.sqrt(variances))
             ),
+            "inner": {
+                "errors": [float(f"{v:.6g}") for v in errors],
+                "variances": [float(f"{v:.6g}") for v in variances],
+                "decades": [float(f"{v:.6g}") for v in d.decades],
+            },
         }
-        return Discrepancy(tau, "lfo", self.discrepancy_prior, details)
+        return Discrepancy(tau, "lfo", info, details, bias)
 
 
 @dataclass(frozen=True, eq=False)
@@ -394,7 +410,7 @@ class ScalingFit:
 
     def sampled_names(self) -> list[str]:
         """Names of the sampled (non-deterministic) posterior variables."""
-        deterministic = {p.name for p in self.law.params} | {"sigma", "disc_tau"}
+        deterministic = {p.name for p in self.law.params} | {"sigma", "disc_tau", "disc_bias"}
         return [v for v in _arviz.posterior_names(self.idata) if v not in deterministic]
 
     # ----------------------------------------------------------- discrepancy
@@ -404,19 +420,22 @@ class ScalingFit:
         info = self.meta.get("discrepancy")
         if info is None or not _arviz.has_var(self.idata, "posterior", "disc_tau"):
             return None
+        has_bias = _arviz.has_var(self.idata, "posterior", "disc_bias")
         return Discrepancy(
             _arviz.stacked(self.idata, "disc_tau"),
             info["method"],
-            Prior.from_dict(info["prior"]),
+            dict(info["prior"]),
             dict(info.get("details", {})),
+            _arviz.stacked(self.idata, "disc_bias") if has_bias else None,
         )
 
     def with_discrepancy(self, disc: Discrepancy) -> ScalingFit:
-        """A new fit with ``disc`` attached (its draws become posterior variable ``disc_tau``)."""
+        """A new fit with ``disc`` attached (draws become posterior ``disc_tau``, ``disc_bias``)."""
         meta = dict(self.meta, discrepancy=disc.to_meta())
-        idata = _arviz.with_posterior_var(
-            self.idata, "disc_tau", disc.tau, {"bayes_scaling": json.dumps(meta)}
-        )
+        attrs = {"bayes_scaling": json.dumps(meta)}
+        idata = _arviz.with_posterior_var(self.idata, "disc_tau", disc.tau, attrs)
+        if disc.bias is not None:
+            idata = _arviz.with_posterior_var(idata, "disc_bias", disc.bias, attrs)
         return ScalingFit.from_idata(idata)
 
     # --------------------------------------------------- delegating helpers

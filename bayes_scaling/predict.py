@@ -60,14 +60,14 @@ class PredictiveDraws:
         metric's original units.
     observed : numpy.ndarray
         Draws of a new observation (curve plus noise), same shape.
-        With an extrapolation discrepancy, it includes the drift ``tau * decades * xi``.
+        With an extrapolation discrepancy, it includes the drift ``(bias + tau * xi) * decades``.
     curve_label, kind : list[str]
         Per row: the curve it belongs to and whether that curve was fitted, is a new combination
         of seen levels, or involves a new level.
     decades : ndarray
         Per row: decades beyond the curve's largest training scale (0 inside the data).
     drift : ndarray
-        Multiplicative drift ``exp(tau * decades * xi)`` of each draw (ones without a
+        Multiplicative drift ``exp((bias + tau * xi) * decades)`` of each draw (ones without a
         discrepancy); ``curve * drift`` is the expected loss of the true curve.
     """
 
@@ -282,9 +282,11 @@ def predictive_draws(
     log_drift = np.zeros_like(log_mu)
     if _arviz.has_var(fit.idata, "posterior", "disc_tau"):
         tau = post["disc_tau"]
+        has_bias = _arviz.has_var(fit.idata, "posterior", "disc_bias")
+        bias = post["disc_bias"] if has_bias else 0.0
         for i, key in enumerate(keys):
             xi = _rng(seed, "drift", key).standard_normal(post.n_draws)
-            log_drift[:, i] = tau * decades[i] * xi
+            log_drift[:, i] = (bias + tau * xi) * decades[i]
     log_obs += log_drift
 
     kinds = [curve_kind(fit, k) for k in keys]

@@ -2,6 +2,11 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Tests run on one xdist worker per core: keep each worker's XLA single-threaded so they do not
+# fight over the cores (notebook kernels inherit this).
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import pytest  # noqa: E402
 
@@ -18,7 +23,12 @@ def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    # tests sharing the session fit run on one worker, so it is fitted once
+    for item in items:
+        if "fit" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("session_fit"))
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: pass --run-slow")

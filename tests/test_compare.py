@@ -13,6 +13,7 @@ from bayes_scaling import (  # noqa: E402
     compare_levels,
     crossover,
     factor_spread,
+    plot_crossover,
     plot_forest,
     plot_pairwise,
     plot_prior_posterior,
@@ -39,15 +40,34 @@ def test_exponent_ordering_and_differences(fit, sim):
     assert set(d["pairs"][0]) == {"a", "b", "median", "lower", "upper", "p_greater"}
 
 
-def test_crossover_of_curves_that_cross(fit):
-    """architecture2 has the largest exponent but (here) not the lowest loss at small scale."""
+def _true_crossings(sim, a, b, grid):
+    t = sim.truth.set_index(["architecture", "domain"])
+
+    def loss(key):
+        r = t.loc[key]
+        return r["E"] + r["A"] * (grid / 1e7) ** -r["alpha"]
+
+    la, lb = loss(a), loss(b)
+    idx = np.flatnonzero(np.diff(np.sign(la - lb)) != 0)
+    return np.sqrt(grid[idx] * grid[idx + 1]), la[-1] < lb[-1]
+
+
+def test_crossover_recovered(fit, sim):
+    """architecture2 (steepest) starts above architecture0 in domain0 and overtakes it at a
+    scale inside the data (true crossing ~3.9e7, computed from the simulation's truth). The
+    fitted crossover interval must contain it, and the steeper curve must win at 1e9."""
     a = {"architecture": "architecture2", "domain": "domain0"}
     b = {"architecture": "architecture0", "domain": "domain0"}
-    res = crossover(fit, a, b, (1e4, 1e12))
-    assert 0.0 <= res["p_cross"] <= 1.0
-    assert res["p_a_better_at_end"] > 0.8  # the steeper curve wins eventually
-    if res["x_median"] is not None:
-        assert 1e4 <= res["x_lower"] <= res["x_median"] <= res["x_upper"] <= 1e12
+    lo, hi = 1e6, 1e9
+    true_x, a_wins = _true_crossings(
+        sim, tuple(a.values()), tuple(b.values()), np.geomspace(lo, hi, 400)
+    )
+    assert true_x.size == 1 and a_wins  # the design: one crossing in range
+    res = crossover(fit, a, b, (lo, hi))
+    assert res["p_cross"] > 0.9
+    assert res["x_lower"] <= true_x[0] <= res["x_upper"]
+    assert res["x_upper"] / res["x_lower"] < 30  # informative: within ~1.5 decades at 90%
+    assert res["p_a_better_at_end"] > 0.9
     with pytest.raises(ValueError, match="missing \\['domain'\\]"):
         crossover(fit, {"architecture": "architecture0"}, b, (1e6, 1e9))
 
@@ -58,12 +78,23 @@ def test_factor_spread(fit):
     assert (t["lower"] <= t["median"]).all() and (t["median"] <= t["upper"]).all()
 
 
-def test_plots_and_cli(fit, tmp_path, capsys):
+def test_plots_and_cli(fit, sim, tmp_path, capsys):
     ax = plot_forest(fit, "architecture")
     assert len(ax.get_yticks()) == 3
+    assert len(ax.containers) == 1 and len(ax.containers[0].lines[0].get_xdata()) == 3
     plt.close(ax.figure)
     ax = plot_pairwise(fit, "architecture")
-    assert len(ax.get_yticks()) == 3 and any("P>0" in t.get_text() for t in ax.texts)
+    assert len(ax.get_yticks()) == 3 and sum("P>0" in t.get_text() for t in ax.texts) == 3
+    assert len(ax.lines) == 2 * 3 + 1  # interval + median per pair, the zero line
+    plt.close(ax.figure)
+    a = {"architecture": "architecture2", "domain": "domain0"}
+    b = {"architecture": "architecture0", "domain": "domain0"}
+    ax = plot_crossover(fit, a, b, (1e6, 1e9), data=sim.runs)
+    assert len(ax.lines) == 3  # two medians and the crossover
+    assert len(ax.collections) == 4  # two bands, two point sets
+    assert len(ax.collections[1].get_offsets()) == 8  # a's 8 training runs
+    assert len(ax.patches) == 1 and "crossover" in ax.get_title()
+    assert ax.get_xscale() == "log"
     plt.close(ax.figure)
     ax = plot_prior_posterior(fit, "alpha", factor="architecture")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]

@@ -42,7 +42,8 @@ def test_lfo_split_keeps_enough_points():
 
 def test_fit_carries_discrepancy_and_widens_far_intervals(fit, tmp_path):
     disc = fit.discrepancy
-    assert disc is not None and disc.method == "lfo" and disc.details["n_points"] > 0
+    assert disc is not None and disc.method == "prior" and disc.prior["dist"] == "DriftPrior"
+    assert disc.bias is not None and disc.bias.shape == disc.tau.shape
     at = pd.DataFrame(
         {"architecture": ["architecture0"] * 2, "domain": ["domain0"] * 2, "x": [1e8, 1e10]}
     )
@@ -53,6 +54,22 @@ def test_fit_carries_discrepancy_and_widens_far_intervals(fit, tmp_path):
     fit.save(tmp_path / "f.nc")
     back = load_fit(tmp_path / "f.nc")
     np.testing.assert_array_equal(back.discrepancy.tau, disc.tau)
+    np.testing.assert_array_equal(back.discrepancy.bias, disc.bias)
+    pd.testing.assert_frame_equal(back.predict(at), p)
+
+
+def test_lfo_updates_the_drift_prior(sim):
+    """discrepancy='lfo': an inner fit on the smaller 70% of each curve scores the rest, and
+    those errors update (tau, bias) from the learned prior; the inner errors are kept."""
+    fit = ScalingLaw("power", discrepancy="lfo").fit(
+        sim.runs, x="x", y="loss", groups="architecture", chains=1, warmup=150, draws=150
+    )
+    disc = fit.discrepancy
+    assert disc.method == "lfo" and disc.details["n_points"] > 0
+    inner = disc.details["inner"]
+    assert len(inner["errors"]) == len(inner["decades"]) == disc.details["n_points"]
+    assert (np.asarray(inner["decades"]) > 0).all()
+    assert disc.tau.shape == disc.bias.shape == (150,) and (disc.tau > 0).all()
 
 
 def test_discrepancy_option_errors(sim):

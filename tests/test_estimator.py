@@ -43,7 +43,11 @@ def test_parameters_recovered(fit, sim):
 
 
 def test_heldout_predictions_calibrated(fit, sim):
-    """New runs 10-100x beyond the data fall in their 90% intervals (>= 12 of 15, see above)."""
+    """New runs 10-100x beyond the data fall in their 90% intervals (>= 12 of 15, see above).
+
+    The law's own median (``curve_median``) is within 10% of the truth; the honest median also
+    carries the drift prior's typical bend (about +4% per decade, learned from real curves that
+    flatten; this simulation has none), so it may sit up to ~10% higher at 2 decades."""
     held = sim.at(HELD_OUT_X, seed=10)
     pred = fit.predict(held, prob=0.9)
     inside = (held["loss"] >= pred["lower"]) & (held["loss"] <= pred["upper"])
@@ -52,7 +56,9 @@ def test_heldout_predictions_calibrated(fit, sim):
         held["true_loss"] <= pred["curve_upper"]
     )
     assert curve_inside.sum() >= 12
-    np.testing.assert_array_less(np.abs(np.log(pred["median"] / held["true_loss"])), 0.1)
+    np.testing.assert_array_less(np.abs(np.log(pred["curve_median"] / held["true_loss"])), 0.1)
+    shift = np.log(pred["median"] / pred["curve_median"])
+    assert (shift > -0.02).all() and (shift < 0.15).all()
 
 
 def test_unseen_combination_and_level_are_wider(fit):

@@ -17,6 +17,9 @@ TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
 E_BY_DATASET = {"web": 1.8, "code": 1.5}
 BUDGET = 1e23
 
+# the module fit is shared: keep these tests on one xdist worker
+pytestmark = pytest.mark.xdist_group("optimal_fit")
+
 
 def closed_form(p, c, k=6.0):
     """Hoffmann et al. 2022 eq. 4: N_opt = G (C/k)^(beta/(alpha+beta))."""

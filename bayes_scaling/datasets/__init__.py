@@ -36,6 +36,18 @@ DATASETS: dict[str, str] = {
         "each decayed to their own budget: RefinedWeb and OpenWebText2, base hyper-parameters, "
         "standard parameter count, validation loss; C FLOP, N, D = C/6N, loss nats/token"
     ),
+    "clip_mammut": (
+        "Nezhurina et al. 2025 CLIP vs MaMMUT on DataComp-1.4B (66 rows): each family's compute "
+        "frontier of ADE20K zero-shot segmentation error 1 - mIoU; gflops = training GFLOPs"
+    ),
+    "openclip_imagenet": (
+        "Cherti et al. 2023 OpenCLIP (29 final models): ViT-B/32, B/16, L/14 x LAION-80M/400M/2B "
+        "x 3B/13B/34B samples seen (+ H/14, g/14); ImageNet-1k zero-shot top-1 error"
+    ),
+    "steplaw_dense_moe": (
+        "Li et al. 2025 Step Law runs (33 cells): dense and mixture-of-experts LMs, best smoothed "
+        "training loss over the learning-rate x batch sweep per (active params, tokens)"
+    ),
     "revisiting_lang": (
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
         "removed (712 rows): NMT, LM and BIG-bench curves vs seen examples, official split"
@@ -75,7 +87,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
-    if name in ("chinchilla", "gadre_overtraining", "datablations", "porian_isoflop"):
+    if name not in ("revisiting_lang", "revisiting_nmt"):
         return _read(f"{name}.csv")
     lang = _read("revisiting_lang.csv")
     lang = lang.rename(
