@@ -20,7 +20,14 @@ from bayes_scaling.estimator import ScalingFit
 from bayes_scaling.predict import check_probs, predictive_draws
 from bayes_scaling.summaries import level_draws
 
-__all__ = ["LevelComparison", "compare_levels", "crossover", "factor_spread"]
+__all__ = [
+    "LevelComparison",
+    "compare_levels",
+    "crossover",
+    "crossover_curves",
+    "crossover_from_curves",
+    "factor_spread",
+]
 
 
 @dataclass(frozen=True)
@@ -159,9 +166,23 @@ def crossover(
         ``x_lower``, ``x_upper``: the crossover scale among draws that cross (first crossing);
         ``p_a_better_at_end``: P(a's loss < b's at the top of the range).
     """
+    check_probs(prob)  # fail before drawing
+    grid, ca, cb = crossover_curves(fit, a, b, x_range, n_grid=n_grid, seed=seed)
+    return crossover_from_curves(grid, ca, cb, prob)
+
+
+def crossover_curves(
+    fit: ScalingFit,
+    a: Mapping[str, str],
+    b: Mapping[str, str],
+    x_range: tuple[float, float],
+    *,
+    n_grid: int = 400,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The log-spaced grid and draws of the expected curves of ``a`` and ``b`` on it."""
     if fit.law.n_inputs != 1:
         raise ValueError("crossover needs a one-input law")
-    (prob,) = check_probs(prob)
     lo, hi = (float(v) for v in x_range)
     if not 0 < lo < hi:
         raise ValueError(f"x_range must be two increasing positive scales, got {x_range!r}")
@@ -175,7 +196,15 @@ def crossover(
         frame = pd.DataFrame({**{g: labels[g] for g in fit.group_cols}, x: grid})
         return predictive_draws(fit, frame, seed=seed, max_decades=np.inf).curve
 
-    diff = np.log(curve(a)) - np.log(curve(b))  # < 0: a better
+    return grid, curve(a), curve(b)
+
+
+def crossover_from_curves(
+    grid: np.ndarray, curve_a: np.ndarray, curve_b: np.ndarray, prob: float = 0.9
+) -> dict:
+    """:func:`crossover`'s summary from curve draws ``(draws, len(grid))`` of ``a`` and ``b``."""
+    (prob,) = check_probs(prob)
+    diff = np.log(curve_a) - np.log(curve_b)  # < 0: a better
     sign = np.sign(diff)
     change = np.diff(sign, axis=1) != 0
     crosses = change.any(axis=1)

@@ -286,7 +286,7 @@ def drift_model(
         numpyro.sample("error", dist.Normal(loc, jnp.sqrt(pred_var)), obs=error)
 
 
-def _prepare(points: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
+def _prepare(points: pd.DataFrame) -> tuple[dict[str, Any], list[str], pd.DataFrame]:
     missing = [c for c in POINT_COLUMNS if c not in points.columns]
     if missing:
         raise ValueError(
@@ -302,10 +302,11 @@ def _prepare(points: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
             raise ValueError(f"sweep table column {c!r} has NaN or infinite values")
     if (p["pred_var"] <= 0).any():
         raise ValueError("sweep table column 'pred_var' must be positive")
-    studies = list(dict.fromkeys(p["study"].astype(str)))
-    units = list(dict.fromkeys(p["study"].astype(str) + "|" + p["unit"].astype(str)))
-    study_idx = p["study"].astype(str).map({s: i for i, s in enumerate(studies)}).to_numpy()
-    unit_key = p["study"].astype(str) + "|" + p["unit"].astype(str)
+    study = p["study"].astype(str)
+    unit_key = study + "|" + p["unit"].astype(str)
+    studies = list(dict.fromkeys(study))
+    units = list(dict.fromkeys(unit_key))
+    study_idx = study.map({s: i for i, s in enumerate(studies)}).to_numpy()
     unit_idx = unit_key.map({u: i for i, u in enumerate(units)}).to_numpy()
     args = dict(
         error=p["error"].to_numpy(float),
@@ -316,7 +317,7 @@ def _prepare(points: pd.DataFrame) -> tuple[dict[str, Any], list[str]]:
         n_studies=len(studies),
         n_units=len(units),
     )
-    return args, studies
+    return args, studies, p
 
 
 def fit_drift_prior(
@@ -346,7 +347,7 @@ def fit_drift_prior(
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    args, studies = _prepare(points)
+    args, studies, p = _prepare(points)
     mcmc = MCMC(
         NUTS(drift_model, target_accept_prob=0.9),
         num_warmup=warmup,
@@ -359,14 +360,14 @@ def fit_drift_prior(
     s = {k: np.asarray(v, dtype=np.float64) for k, v in mcmc.get_samples().items()}
     extra = mcmc.get_extra_fields()
     n_div = int(np.asarray(extra["diverging"]).sum()) if "diverging" in extra else 0
-    p = points[points["decades"] > 0]
+    n_per_study = np.bincount(args["study_idx"], minlength=len(studies))
     rows = []
     for j, name in enumerate(studies):
         t, b = s["tau"][:, j], s["bias"][:, j]
         rows.append(
             {
                 "study": name,
-                "n_points": int((p["study"].astype(str) == name).sum()),
+                "n_points": int(n_per_study[j]),
                 "tau_median": float(np.median(t)),
                 "tau_lower": float(np.quantile(t, 0.05)),
                 "tau_upper": float(np.quantile(t, 0.95)),

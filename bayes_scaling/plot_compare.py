@@ -13,10 +13,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_scaling import _arviz
-from bayes_scaling.compare import compare_levels, crossover
+from bayes_scaling.compare import compare_levels, crossover_curves, crossover_from_curves
 from bayes_scaling.estimator import ScalingFit
 from bayes_scaling.plotting import _log_axes
-from bayes_scaling.predict import check_probs, predictive_draws
+from bayes_scaling.predict import check_probs
 from bayes_scaling.summaries import level_draws
 
 __all__ = ["plot_forest", "plot_pairwise", "plot_prior_posterior", "plot_crossover"]
@@ -183,14 +183,12 @@ def plot_crossover(
         Axes to draw on.
     """
     (prob,) = check_probs(prob)
-    res = crossover(fit, a, b, x_range, prob=prob, n_grid=n_grid, seed=seed)
-    grid = np.geomspace(*x_range, n_grid)
+    grid, ca, cb = crossover_curves(fit, a, b, x_range, n_grid=n_grid, seed=seed)
+    res = crossover_from_curves(grid, ca, cb, prob)
     x = fit.x_cols[0]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
-    for j, labels in enumerate((a, b)):
-        frame = pd.DataFrame({**{g: labels[g] for g in fit.group_cols}, x: grid})
-        curve = predictive_draws(fit, frame, seed=seed, max_decades=np.inf).curve
+    for j, (labels, curve) in enumerate(((a, ca), (b, cb))):
         lo, med, hi = np.quantile(curve, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
         name = " / ".join(str(labels[g]) for g in fit.group_cols)
         ax.fill_between(grid, lo, hi, color=f"C{j}", alpha=0.25, lw=0)

@@ -29,7 +29,7 @@ from bayes_scaling.backtest import score_log_draws
 from bayes_scaling.data import as_columns, numeric_column, read_table
 from bayes_scaling.estimator import ScalingFit, ScalingLaw
 from bayes_scaling.laws import get_law
-from bayes_scaling.predict import check_probs, curve_theta, predictive_draws
+from bayes_scaling.predict import check_probs, curve_theta, predictive_draws, summarise
 
 __all__ = [
     "PoolingPayoff",
@@ -172,20 +172,25 @@ def pooling_payoff(
     }
     if reference:
         fits["reference"] = replace(model, pooling="partial").fit(frame, x, y, group_cols, **kw)
-    keys = list(dict.fromkeys(tuple(str(v) for v in r) for r in test[group_cols].to_numpy()))
+
+    def curve_keys(frame: pd.DataFrame) -> list[tuple[str, ...]]:
+        return [tuple(str(v) for v in r) for r in frame[group_cols].to_numpy()]
+
+    test_keys = curve_keys(test)
+    keys = list(dict.fromkeys(test_keys))
     names = [" / ".join(f"{g}={v}" for g, v in zip(group_cols, k, strict=True)) for k in keys]
+    held = {k: np.array([t == k for t in test_keys]) for k in keys}
+    train_keys = curve_keys(train)
+    n_train = {k: train_keys.count(k) for k in keys}
     log_y = np.log(numeric_column(test, y, "metric"))
     pct = f"{100 * prob:g}"
-    n_train = {
-        k: int((train[group_cols].astype(str).apply(tuple, axis=1) == k).sum()) for k in keys
-    }
     rows, points = [], test.copy()
     ref_median = None
     for name in ("reference", "partial", "none") if reference else ("partial", "none"):
         f = fits[name]
         theta, _ = curve_theta(f, keys, seed)
-        nat = spec[param].to_natural(theta[spec[param].linked])
-        lo, med, hi = np.quantile(nat, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
+        stats = summarise(spec[param].to_natural(theta[spec[param].linked]), [prob])
+        lo, med, hi = stats["lower"], stats["median"], stats["upper"]
         if name == "reference":
             ref_median = med
         obs = predictive_draws(f, test, seed=seed, max_decades=np.inf).observed
@@ -193,9 +198,8 @@ def pooling_payoff(
         points[f"{name}_median"] = scores["median"].to_numpy()
         points[f"{name}_lower"] = scores[f"lower_{pct}"].to_numpy()
         points[f"{name}_upper"] = scores[f"upper_{pct}"].to_numpy()
-        curve_of = test[group_cols].astype(str).apply(tuple, axis=1).to_numpy()
         for j, k in enumerate(keys):
-            m = np.array([c == k for c in curve_of])
+            m = held[k]
             s = scores[m]
             rows.append(
                 {
