@@ -1,58 +1,101 @@
-"""bayes_scaling: Bayesian hierarchical scaling laws and the risk of extrapolating them.
+"""bayes_scaling: Bayesian hierarchical scaling laws and how far to trust their extrapolation.
 
-Public API (explicit re-exports)::
+Public API (explicit re-exports; the package is laid out by stage of the work)::
 
-    ScalingLaw, ScalingFit          specify and fit a model; the result object
-    load_fit, save_fit              netCDF round trip
-    predict, predictive_draws       posterior predictive at new scales
-    curve_table, level_table        parameter tables
-    optimal_allocation              compute-optimal N, D, loss per budget (two-input laws)
-    complete_compute                fill in N, D or C from C = k N D
-    compare_levels, crossover       level posteriors, pairwise differences, crossover scales
-    factor_spread                   how much each factor moves each parameter
-    pooling_payoff, compare_poolings  what partial pooling buys; PSIS-LOO across structures
-    plot_curves, plot_frontier, plot_allocation   posterior plots
-    plot_forest, plot_pairwise, plot_prior_posterior, plot_crossover   comparison plots
-    validate_runs                   the validation step where data enters
-    Prior, get_law, list_laws       priors and functional forms
-    load_dataset, list_datasets     bundled real data
-    load_drift_prior, DriftPrior    the extrapolation-drift prior learned across real studies
+    law, Law, Prior, get_law, list_laws     laws/      write a law; the built-in laws
+    validate_runs, RunData                  data       the one validation step
+    ScalingLaw, ScalingFit, FormFit         fit        specify and fit; the result objects
+    predict, predictive_draws               predict    posterior predictive at new rows
+    curve_table, level_table                summaries  parameter tables
+    load_fit, save_fit                      io         netCDF round trip, checksummed
+    load_drift_prior, DriftPrior            drift/     the extrapolation drift learned across studies
+    optimal_allocation, complete_compute    decisions/ compute-optimal N, D and loss
+    tune                                    decisions/ learning rate and batch size at scale
+    prob_below, expected_gain, scale_for_target, check_runs, check_fitted   decisions/ risk
+    compare_levels, crossover, factor_spread, compare_laws, pooling_payoff,
+    compare_poolings, prior_sensitivity     compare/   architectures, forms, pooling, priors
+    backtest, fit_least_squares, simulate_saturating   evaluation/
+    plot_curves, plot_learning_curves, plot_frontier, plot_allocation, plot_forest,
+    plot_pairwise, plot_prior_posterior, plot_crossover  plots/
+    load_dataset, list_datasets             datasets/  bundled real measurements
+
+Importing the package switches JAX to float64, splits the CPU into devices for parallel
+chains and turns on a persistent compilation cache (see :mod:`bayes_scaling._runtime`).
 """
 
-from bayes_scaling._version import __version__
-from bayes_scaling.compare import LevelComparison, compare_levels, crossover, factor_spread
-from bayes_scaling.compute import complete_compute
-from bayes_scaling.data import RunData, validate_runs
-from bayes_scaling.datasets import list_datasets, load_dataset
-from bayes_scaling.diagnostics import Diagnostics, SamplerWarning
-from bayes_scaling.drift import DriftPrior, load_drift_prior
-from bayes_scaling.estimator import ScalingFit, ScalingLaw
-from bayes_scaling.io import load_fit, save_fit
-from bayes_scaling.laws import Law, LawParam, get_law, list_laws
-from bayes_scaling.optimal import OptimalAllocation, optimal_allocation
-from bayes_scaling.plot_compare import (
+from bayes_scaling import _compat, _runtime
+
+_runtime.configure()
+_compat.install()
+
+from bayes_scaling._version import __version__  # noqa: E402
+from bayes_scaling.checks import (  # noqa: E402
+    Diagnostics,
+    FitReport,
+    FitWarning,
+    SamplerWarning,
+)
+from bayes_scaling.compare import (  # noqa: E402
+    FormFit,
+    LevelComparison,
+    PoolingComparison,
+    PoolingPayoff,
+    compare_laws,
+    compare_levels,
+    compare_poolings,
+    crossover,
+    factor_spread,
+    pooling_payoff,
+    prior_sensitivity,
+)
+from bayes_scaling.data import RunData, validate_runs  # noqa: E402
+from bayes_scaling.datasets import list_datasets, load_dataset  # noqa: E402
+from bayes_scaling.decisions import (  # noqa: E402
+    OptimalAllocation,
+    check_fitted,
+    check_runs,
+    complete_compute,
+    expected_gain,
+    optimal_allocation,
+    prob_below,
+    scale_for_target,
+)
+from bayes_scaling.drift import DriftPrior, load_drift_prior  # noqa: E402
+from bayes_scaling.evaluation import (  # noqa: E402
+    backtest,
+    fit_least_squares,
+    simulate_saturating,
+)
+from bayes_scaling.fit import ScalingFit, ScalingLaw  # noqa: E402
+from bayes_scaling.io import load_fit, save_fit  # noqa: E402
+from bayes_scaling.laws import Law, LawError, get_law, law, list_laws  # noqa: E402
+from bayes_scaling.plots import (  # noqa: E402
+    plot_allocation,
     plot_crossover,
+    plot_curves,
     plot_forest,
+    plot_frontier,
     plot_pairwise,
     plot_prior_posterior,
 )
-from bayes_scaling.plotting import plot_allocation, plot_curves, plot_frontier
-from bayes_scaling.pooling import (
-    PoolingComparison,
-    PoolingPayoff,
-    compare_poolings,
-    pooling_payoff,
+from bayes_scaling.predict import (  # noqa: E402
+    PredictiveDraws,
+    curve_parameters,
+    predict,
+    predictive_draws,
 )
-from bayes_scaling.predict import PredictiveDraws, predict, predictive_draws
-from bayes_scaling.priors import Prior
-from bayes_scaling.summaries import curve_table, level_table
+from bayes_scaling.priors import Prior  # noqa: E402
+from bayes_scaling.summaries import curve_table, level_table  # noqa: E402
 
 __all__ = [
     "__version__",
     "Diagnostics",
     "DriftPrior",
+    "FitReport",
+    "FitWarning",
+    "FormFit",
     "Law",
-    "LawParam",
+    "LawError",
     "LevelComparison",
     "OptimalAllocation",
     "PoolingComparison",
@@ -63,13 +106,21 @@ __all__ = [
     "SamplerWarning",
     "ScalingFit",
     "ScalingLaw",
+    "backtest",
+    "check_fitted",
+    "check_runs",
+    "compare_laws",
     "compare_levels",
     "compare_poolings",
     "complete_compute",
     "crossover",
+    "curve_parameters",
     "curve_table",
+    "expected_gain",
     "factor_spread",
+    "fit_least_squares",
     "get_law",
+    "law",
     "level_table",
     "list_datasets",
     "list_laws",
@@ -87,6 +138,10 @@ __all__ = [
     "pooling_payoff",
     "predict",
     "predictive_draws",
+    "prior_sensitivity",
+    "prob_below",
     "save_fit",
+    "scale_for_target",
+    "simulate_saturating",
     "validate_runs",
 ]

@@ -1,3 +1,3 @@
 """Package version (single source, read by pyproject through setuptools)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -21,7 +21,7 @@ from numpyro.distributions.util import promote_shapes
 from scipy.special import ndtr as np_ndtr
 from scipy.special import ndtri
 
-__all__ = ["Huber", "huber_standard_draws", "HUBER_DELTA"]
+__all__ = ["Huber", "huber_standard_draws", "huber_standard_jax", "HUBER_DELTA"]
 
 #: Default threshold in units of the scale: 95% efficiency under Gaussian noise (Huber 1964).
 HUBER_DELTA = 1.345
@@ -56,12 +56,24 @@ class Huber(dist.Distribution):
         return -rho - jnp.log(self.scale) - _log_norm(self.delta)
 
     def sample(self, key, sample_shape=()):  # noqa: ANN001, ANN201
-        """Exact draws (outside jit: uses a numpy generator seeded from ``key``)."""
+        """Exact draws (jittable): mixture of a truncated normal core and exponential tails."""
         shape = sample_shape + self.batch_shape
-        seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-        delta = float(np.max(np.asarray(self.delta)))
-        u = huber_standard_draws(np.random.default_rng(seed), shape, delta)
-        return self.loc + self.scale * jnp.asarray(u)
+        return self.loc + self.scale * huber_standard_jax(key, shape, self.delta)
+
+
+def huber_standard_jax(key: jax.Array, shape: tuple, delta: jnp.ndarray) -> jnp.ndarray:
+    """JAX draws of the standard Huber density (same construction as the numpy version)."""
+    delta = jnp.broadcast_to(jnp.asarray(delta, dtype=float), shape)
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    core = jnp.sqrt(2 * jnp.pi) * (2 * ndtr(delta) - 1)
+    tails = 2 * jnp.exp(-0.5 * delta**2) / delta
+    in_core = jax.random.uniform(k1, shape) < core / (core + tails)
+    lo = ndtr(-delta)
+    p = lo + jax.random.uniform(k2, shape) * (1 - 2 * lo)
+    core_draw = jax.scipy.special.ndtri(p)
+    sign = jnp.where(jax.random.bernoulli(k3, 0.5, shape), 1.0, -1.0)
+    tail_draw = (delta + jax.random.exponential(k4, shape) / delta) * sign
+    return jnp.where(in_core, core_draw, tail_draw)
 
 
 def huber_standard_draws(rng: np.random.Generator, shape: tuple | int, delta: float) -> np.ndarray:

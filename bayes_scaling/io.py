@@ -1,39 +1,343 @@
-"""Save and load fits (netCDF through ArviZ; the fit's metadata travels as JSON attrs)."""
+"""Save and load fits: netCDF through ArviZ, metadata as JSON attributes, a checksum over both.
+
+* Writes are atomic: the file is written next to its destination and renamed, so a fit file is
+  complete or absent, also when the process is interrupted.
+* A saved fit carries a SHA-256 checksum of its metadata and of every array; a file that fails
+  it, or whose metadata disagrees with its arrays, is refused with one line.
+* Loading never executes code stored in the file: a user law is imported from the file recorded
+  at fit time (or the one the caller names) and must match the recorded hash.
+* Fits saved by bayes_scaling 0.1 (format 1) are upgraded on load (see :func:`_upgrade_v1`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from bayes_scaling import _arviz
-from bayes_scaling.estimator import ScalingFit
 
-__all__ = ["save_fit", "load_fit"]
+__all__ = ["save_fit", "load_fit", "atomic_write_text", "atomic_write", "fit_checksum"]
+
+_CHECKSUM = "bayes_scaling_sha256"
 
 
-def save_fit(fit: ScalingFit, path: str | PathLike[str]) -> None:
-    """Write ``fit`` to a netCDF file (posterior, sample stats, log-likelihood, data, metadata)."""
+def atomic_write(path: str | PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"output directory {str(parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def fit_checksum(idata: _arviz.InferenceData) -> str:
+    """SHA-256 of the fit's metadata and of every array of every group."""
+    h = hashlib.sha256()
+    h.update(str(_arviz.attrs(idata).get("bayes_scaling", "")).encode())
+    for group, name, values in _arviz.iter_arrays(idata):
+        h.update(f"{group}/{name}/{values.dtype.str}/{values.shape}".encode())
+        if values.dtype.kind in "OUS":
+            h.update("\x1f".join(map(str, values.ravel())).encode())
+        else:
+            h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
+def save_fit(fit: Any, path: str | PathLike[str]) -> None:
+    """Write ``fit`` to a netCDF file (posterior, sample stats, log-likelihood, data, metadata).
+
+    A fit with several laws (``law="auto"``) is written as one file holding each law's fit.
+    """
+    if hasattr(fit, "components"):
+        from bayes_scaling.compare.forms import save_form_fit
+
+        save_form_fit(fit, path)
+        return
+    from bayes_scaling.fit import ScalingFit
+
     if not isinstance(fit, ScalingFit):
         raise TypeError(f"save_fit needs a ScalingFit, got {type(fit).__name__}")
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise ValueError(f"directory {str(path.parent)!r} does not exist")
-    _arviz.to_netcdf(fit.idata, path)
+    if path.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
+        raise ValueError(f"a fit is saved as netCDF: the file name must end in .nc, got {path.name!r}")
+    idata = _arviz.with_attrs(fit.idata, {_CHECKSUM: fit_checksum(fit.idata)})
+    atomic_write(path, lambda p: _arviz.to_netcdf(idata, p))
 
 
-def load_fit(path: str | PathLike[str]) -> ScalingFit:
-    """Read a fit written by :func:`save_fit`; predictions from it are identical to the original's.
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise ValueError(f"fit file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"fit file {str(path)!r} is a directory")
+    if path.stat().st_size == 0:
+        raise ValueError(f"fit file {str(path)!r} is empty")
+
+
+def _root_meta(path: Path) -> dict:
+    """The fit's metadata (root attributes), checked before any array is read."""
+    try:
+        attrs = _arviz.read_root_attrs(path)
+    except Exception as e:  # noqa: BLE001 - any reader failure is one clear line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(
+            f"cannot read {str(path)!r} as a saved fit (not a netCDF/HDF5 file: {first})"
+        ) from None
+    raw = attrs.get("bayes_scaling")
+    if raw is None:
+        raise ValueError(f"{str(path)!r} is a netCDF file, but not a fit written by bayes_scaling")
+    try:
+        meta = json.loads(raw)
+    except (TypeError, json.JSONDecodeError):
+        raise ValueError(f"fit file {str(path)!r}: its metadata is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"fit file {str(path)!r}: its metadata is not a JSON object")
+    return meta
+
+
+def read_idata(path: str | PathLike[str]) -> _arviz.InferenceData:
+    """Read and verify a single-law file written by :func:`save_fit` (no law resolution)."""
+    path = Path(path)
+    _check_path(path)
+    _root_meta(path)
+    try:
+        idata = _arviz.from_netcdf(path)
+    except Exception as e:  # noqa: BLE001
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot read {str(path)!r} as a saved fit ({first})") from None
+    stored = _arviz.attrs(idata).get(_CHECKSUM)
+    clean = _arviz.with_attrs(idata, {}, drop=[_CHECKSUM])
+    if stored is not None and stored != fit_checksum(clean):
+        raise ValueError(
+            f"fit file {str(path)!r} fails its checksum: it was modified or is corrupt; refit "
+            "or restore the file"
+        )
+    return clean
+
+
+def load_fit(path: str | PathLike[str], law: Any = None) -> Any:
+    """Read a fit written by :func:`save_fit`; predictions from it equal the original's.
+
+    Parameters
+    ----------
+    path : path
+        The netCDF file.
+    law : str or Law, optional
+        Where the fit's user law is now (``"FILE.py:NAME"`` or a Law); default: the file
+        recorded at fit time. Its hash must match the recorded one.
 
     Raises
     ------
     ValueError
-        If the file is missing, is not netCDF, or was not written by bayes_scaling.
+        If the file is missing, unreadable, modified, inconsistent, or its law changed.
     """
+    from bayes_scaling.fit import FORMAT_VERSION, ScalingFit
+    from bayes_scaling.laws import resolve_law
+
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"fit file {str(path)!r} does not exist")
+    _check_path(path)
+    meta = _root_meta(path)
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"fit file {str(path)!r}: unknown format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"fit file {str(path)!r} was written by bayes_scaling {meta.get('package_version')} "
+            f"(format {version}); this version reads up to format {FORMAT_VERSION}: upgrade"
+        )
+    if meta.get("kind") == "forms":
+        from bayes_scaling.compare.forms import load_form_fit
+
+        try:
+            return load_form_fit(None, meta, path, law)
+        except KeyError as e:
+            raise ValueError(f"fit file {str(path)!r}: metadata lacks {e.args[0]!r}") from None
+    idata = read_idata(path)
+    if version == 1:
+        return _upgrade_v1(idata, meta, path)
     try:
-        idata = _arviz.from_netcdf(path)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot read {str(path)!r} as a saved fit: {e}") from None
-    return ScalingFit.from_idata(idata)
+        found = resolve_law(meta["law"], law)
+        fit = ScalingFit.from_idata(idata, law=found)
+    except KeyError as e:
+        raise ValueError(f"fit file {str(path)!r}: metadata lacks {e.args[0]!r}") from None
+    except (TypeError, AttributeError) as e:
+        raise ValueError(f"fit file {str(path)!r}: malformed metadata ({e})") from None
+    _check_consistent(fit, path)
+    return fit
+
+
+def _check_consistent(fit: Any, path: Any) -> None:
+    """Metadata must agree with the arrays (curves, levels, inputs, reference values)."""
+    where = f"fit file {str(path)!r}"
+    n_curves = _arviz.dim_size(fit.idata, "posterior", "curve")
+    if n_curves != len(fit.curves) or fit.structure.n_curves != len(fit.curves):
+        raise ValueError(f"{where}: {len(fit.curves)} curves recorded, {n_curves} in the arrays")
+    for f, n in zip(fit.structure.factors, fit.structure.n_levels, strict=True):
+        if len(fit.levels.get(f, [])) != n:
+            raise ValueError(f"{where}: factor {f!r} has {n} levels, labels disagree")
+    if len(fit.conditioning.log_x_ref) != len(fit.x_cols):
+        raise ValueError(f"{where}: reference values do not match the inputs {list(fit.x_cols)}")
+    if not fit.curves and fit.group_cols:
+        raise ValueError(f"{where}: no curves recorded")
+
+
+def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
+    """A bayes_scaling 0.1 fit in the current format (same curves, same posterior).
+
+    Its effects (not summing to zero) are re-expressed exactly as zero-sum effects plus a shifted
+    population mean, so every fitted curve keeps its draws; the drift is re-drawn from the
+    current prior (0.1's bias was per decade, today's is a share of the law's decline).
+    """
+    from bayes_scaling.drift.distance import distance_table
+    from bayes_scaling.drift.prior import drift_population, load_drift_prior
+    from bayes_scaling.fit import (
+        FORMAT_VERSION,
+        ScalingFit,
+        ScalingLaw,
+        structure_meta,
+    )
+    from bayes_scaling.laws import BUILTIN
+    from bayes_scaling.laws.conditioning import Conditioning, detect_covariance
+
+    name = meta.get("law")
+    if name not in ("power", "saturating", "broken", "chinchilla"):
+        raise ValueError(
+            f"fit file {str(path)!r} was written by bayes_scaling 0.1 with law {name!r}, which "
+            "this version cannot upgrade; refit it"
+        )
+    law = BUILTIN[name]
+    design = meta["design"]
+    rename = {"z_break": "x_break"}
+    post = {}
+    for k, v in _arviz.posterior_dict(idata).items():
+        post[k] = v
+    chains, draws = _arviz.n_chains_draws(idata)
+    factors = list(design["factors"])
+    n_levels = [int(n) for n in design["n_levels"]]
+    curve_levels = np.asarray(design["curve_levels"], dtype=int).reshape(-1, len(factors))
+    new_post: dict[str, np.ndarray] = {}
+    for p in law.params:
+        old = rename.get(p, p)
+        linked = f"log_{old}" if old != "delta" and old != "z_break" else old
+        mu = post[f"mu_{linked}"].copy()
+        if design["pooling"] == "partial":
+            for j, f in enumerate(factors):
+                sd = post[f"sd_{linked}_{f}"]
+                z = post[f"z_{linked}_{f}"]
+                mean = z.mean(axis=-1)
+                mu = mu + sd * mean
+                n = n_levels[j]
+                new_post[f"sd_{p}_{f}"] = sd
+                if n > 1:
+                    new_post[f"z_{p}_{f}"] = (z - mean[..., None]) / np.sqrt(n / (n - 1.0))
+            if design["curve_term"]:
+                sd = post[f"sd_{linked}_curve"]
+                z = post[f"z_{linked}_curve"]
+                mean = z.mean(axis=-1)
+                mu = mu + sd * mean
+                n = z.shape[-1]
+                new_post[f"sd_{p}_curve"] = sd
+                new_post[f"z_{p}_curve"] = (z - mean[..., None]) / np.sqrt(n / (n - 1.0))
+        new_post[f"mu_{p}"] = mu
+    for k in ("mu_log_sigma", "sd_log_sigma", "z_log_sigma", "nu"):
+        if k in post:
+            new_post[k] = post[k]
+    spec = ScalingLaw(
+        name,
+        pooling=design["pooling"],
+        likelihood=design["likelihood"],
+        noise=design["noise"],
+        priors={},
+        huber_delta=float(design.get("huber_delta", 1.345)),
+    )
+    x = _arviz.group_var(idata, "constant_data", "x")
+    y = _arviz.group_var(idata, "constant_data", "y")
+    cidx = _arviz.group_var(idata, "constant_data", "curve_idx")
+    cov = detect_covariance(law)
+    cond = Conditioning(cov, np.asarray(meta["log_x_ref"], float), float(meta["log_y_ref"]),
+                        law.inputs)
+
+    class _Run:  # the fields of RunData that _structure needs
+        group_cols = tuple(meta["group_cols"])
+        levels = meta["levels"]
+        n_curves = len(meta["curves"])
+
+    structure = spec._structure(law, _Run, cond)  # noqa: SLF001 - same package
+    nat_sites = _natural_sites(structure, cond, new_post, curve_levels)
+    new_post.update(nat_sites)
+    new_post["sigma"] = post["sigma"]
+    table = distance_table(np.log10(x), cidx, len(meta["curves"]))
+    new_meta = {
+        "format_version": FORMAT_VERSION,
+        "package_version": meta.get("package_version"),
+        "upgraded_from": 1,
+        "law": law.spec(),
+        "x_cols": meta["x_cols"],
+        "y_col": meta["y_col"],
+        "group_cols": meta["group_cols"],
+        "run_col": None,
+        "levels": meta["levels"],
+        "numeric_groups": {},
+        "curves": meta["curves"],
+        "runs": [],
+        "run_curve": [],
+        "structure": structure_meta(structure),
+        "conditioning": cond.to_dict(),
+        "distance": table.to_dict(),
+        "scale_cols": meta["x_cols"],
+        "scale_kind": None,
+        "sampler": meta.get("sampler", {}),
+    }
+    new = _arviz.replace_posterior(idata, new_post, {"bayes_scaling": json.dumps(new_meta)})
+    fit = ScalingFit.from_idata(new, law=law)
+    tau, bias, info = drift_population(load_drift_prior(), law, None).draws(
+        chains * draws, int(meta.get("sampler", {}).get("seed", 0))
+    )
+    return fit.with_drift(tau, bias, info)
+
+
+def _natural_sites(structure: Any, cond: Any, post: dict, curve_levels: np.ndarray) -> dict:
+    """Per-curve natural parameters (user units) from the hierarchy's sites."""
+    import jax.numpy as jnp
+
+    from bayes_scaling.model import _natural
+
+    u = {}
+    for plan in structure.plans:
+        p = plan.name
+        total = post[f"mu_{p}"][..., None] + np.zeros(structure.n_curves)
+        if structure.hierarchical(plan):
+            for j, f in enumerate(structure.factors):
+                n = structure.n_levels[j]
+                if n > 1:
+                    z = post[f"z_{p}_{f}"] * np.sqrt(n / (n - 1.0))
+                    total = total + post[f"sd_{p}_{f}"][..., None] * z[..., curve_levels[:, j]]
+            if structure.curve_term:
+                n = structure.n_curves
+                z = post[f"z_{p}_curve"] * np.sqrt(n / (n - 1.0))
+                total = total + post[f"sd_{p}_curve"][..., None] * z
+        u[p] = total
+    refs = {name: cond.log_x_ref[k] for k, name in enumerate(structure.law.inputs)}
+    refs["y"] = cond.log_y_ref
+    nat = _natural(structure, {k: jnp.asarray(v) for k, v in u.items()}, refs)
+    return {k: np.asarray(v) for k, v in nat.items()}

@@ -1,274 +1,578 @@
-"""The hierarchical NumPyro model.
+"""The hierarchical NumPyro model: one function for fitting and for prediction.
 
-For every law parameter ``theta`` (on its linked scale, e.g. ``log_alpha``) and every curve ``c``::
+For every law parameter ``p`` and every curve ``c``, on the parameter's sampling scale ``u`` (the
+log for positive parameters) and measured at the data's reference point
+(:mod:`bayes_scaling.laws.conditioning`)::
 
-    theta[c] = mu_theta                                   # population mean
-             + sum_f sd_theta_f * z_theta_f[level_f(c)]   # one additive effect per grouping factor
-             + sd_theta_curve * z_theta_curve[c]          # per-curve residual
+    u_p[c] = mu_p                                          # population mean
+           + sd_p_f * z_p_f[level_f(c)]    (each factor)   # crossed group effects, sum to zero
+           + sd_p_curve * z_p_curve[c]                     # per-curve residual (crossed designs)
 
-Factors are *crossed*: an LSTM in speech and an LSTM in language share the architecture effect.
-The parameterisation is non-centred (``z ~ Normal(0, 1)``) with half-normal scales. The per-curve
-residual is left out when one factor already identifies the curves (it would duplicate that effect).
+The curves' values are sampled directly and the effects are integrated out analytically
+(``u ~ Normal(mu, s0^2 I + U U^T)``, Woodbury), which removes the funnels of sampled effects. ``shared`` parameters are one value for all
+curves. The population mean's prior is the law's prior, in the user's units or data units
+(``Prior(units=...)``): it enters as a density on the mean's value (exact: the map to reference
+values has unit Jacobian). Observations are modelled in log space::
 
-Observations are modelled in log space (multiplicative noise)::
+    log y ~ Normal(log f(x / x_ref; theta_ref[c]) + log y_ref, sigma[c])   (or Student-t, Huber)
 
-    log(y / y_ref) ~ Normal(law(theta[c], z_x), sigma[c])   or Student-t(nu, ...) or Huber(delta)
+with ``sigma`` per curve (partially pooled), per level of one factor, or shared.
 
-Student-t (``nu ~ Gamma(2, 0.1)``) and Huber (Gaussian core, Laplace tails beyond ``delta`` noise
-scales; the loss of Hoffmann et al. 2022 and Epoch's replication) resist diverged or mis-tuned runs.
-
-with ``sigma`` per curve (partially pooled on the log scale), per level of one factor, or shared.
-
-Pooling: ``"partial"`` (the above), ``"none"`` (each curve has its own parameters drawn from the
-population prior, no sharing) or ``"complete"`` (one curve for all rows; callers collapse curves).
+**Prediction** calls the same function with ``log_y=None`` and a prediction block: rows may belong
+to fitted curves, to new combinations of fitted levels (a fresh per-curve residual) or to new
+levels (fresh effects drawn from ``Normal(0, sd)``). New draws use keys derived from the labels and
+the row's scales, so a row's prediction does not depend on which other rows are asked with it.
+The extrapolation drift (:mod:`bayes_scaling.drift`) is added there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from numpyro.distributions import constraints
+from numpyro.distributions.transforms import biject_to
 
-from bayes_scaling.data import RunData
-from bayes_scaling.distributions import HUBER_DELTA, Huber
+from bayes_scaling.distributions import HUBER_DELTA, Huber, huber_standard_jax
 from bayes_scaling.laws import Law
+from bayes_scaling.laws.conditioning import Shift
 from bayes_scaling.priors import Prior
 
-__all__ = ["Design", "make_design", "default_priors", "scaling_model", "POOLINGS", "LIKELIHOODS"]
+__all__ = [
+    "ParamPlan",
+    "Structure",
+    "scaling_model",
+    "default_priors",
+    "POOLINGS",
+    "LIKELIHOODS",
+    "site_names",
+]
 
 POOLINGS = ("partial", "none", "complete")
 LIKELIHOODS = ("normal", "student_t", "huber")
+#: Names that cannot be grouping columns: they name model dimensions.
+RESERVED_DIMS = frozenset({"curve", "point", "chain", "draw", "input", "factor", "run", "param"})
+
+SIGMA_PRIOR = Prior(
+    "Normal",
+    loc=float(np.log(0.03)),
+    scale=1.0,
+    note="log-space noise: 95% between 0.4% and 21% multiplicative error",
+)
+SIGMA_SD_PRIOR = Prior(
+    "Gamma", concentration=2.0, rate=4.0, note="spread of log noise scales, mean 0.5"
+)
+NU_PRIOR = Prior("Gamma", concentration=2.0, rate=0.1, note="Juarez & Steel 2010")
 
 
 @dataclass(frozen=True)
-class Design:
-    """Structure of the hierarchy, derived from the validated data and the user's choices."""
+class ParamPlan:
+    """How one law parameter is sampled.
 
+    Attributes
+    ----------
+    name : str
+        Parameter name.
+    shifts : tuple of Shift
+        Reference-point transformation (empty: the parameter is used as is).
+    data_units : bool
+        Whether its prior is on the reference value (``Prior(units="data")``).
+    shared : bool
+        One value for all curves.
+    """
+
+    name: str
+    shifts: tuple[Shift, ...]
+    data_units: bool
+    shared: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Structure:
+    """Everything static about a model: law, hierarchy, likelihood and priors.
+
+    Two fits with equal :meth:`key` share one compiled sampler (data are arguments).
+    """
+
+    law: Law
+    plans: tuple[ParamPlan, ...]
+    priors: Mapping[str, Prior]
     factors: tuple[str, ...]
     n_levels: tuple[int, ...]
-    curve_levels: np.ndarray
-    pooling: str
-    curve_term: bool
-    likelihood: str
-    noise: str
+    n_curves: int
+    pooling: str = "partial"
+    curve_term: bool = False
+    likelihood: str = "normal"
     huber_delta: float = HUBER_DELTA
+    noise: str = "curve"
+    noise_centered: bool = False
+    output_scaled: bool = True
+    n_new_levels: tuple[int, ...] = ()
+    n_new_curves: int = 0
+    predict: bool = False
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        """Hashable identity of the compiled program."""
+        return (
+            self.law.hash,
+            self.plans,
+            tuple(sorted((k, repr(v)) for k, v in self.priors.items())),
+            self.factors,
+            self.n_levels,
+            self.n_curves,
+            self.pooling,
+            self.curve_term,
+            self.likelihood,
+            self.huber_delta,
+            self.noise,
+            self.noise_centered,
+            self.output_scaled,
+            self.n_new_levels or (0,) * len(self.factors),
+            self.n_new_curves,
+            self.predict,
+            tuple(sorted(self.extras.items())),
+        )
 
     @property
-    def n_curves(self) -> int:
-        """Number of curves the model has parameters for."""
-        return int(self.curve_levels.shape[0])
+    def identifying(self) -> str | int | None:
+        """The term that identifies curves: ``"curve"``, a factor's position, or ``None``."""
+        if self.pooling != "partial" or self.n_curves < 2:
+            return None
+        if self.curve_term:
+            return "curve"
+        for j in range(len(self.factors) - 1, -1, -1):
+            if self.n_levels[j] == self.n_curves:
+                return j
+        return None
 
-    def to_dict(self) -> dict:
-        """JSON-serialisable description."""
-        return {
-            "factors": list(self.factors),
-            "n_levels": list(self.n_levels),
-            "curve_levels": self.curve_levels.tolist(),
-            "pooling": self.pooling,
-            "curve_term": self.curve_term,
-            "likelihood": self.likelihood,
-            "noise": self.noise,
-            "huber_delta": self.huber_delta,
-        }
+    @property
+    def n_all_curves(self) -> int:
+        """Fitted plus new curves."""
+        return self.n_curves + self.n_new_curves
 
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Design:
-        """Inverse of :meth:`to_dict`."""
-        levels = np.asarray(d["curve_levels"], dtype=np.int64).reshape(
-            len(d["curve_levels"]), len(d["factors"])
-        )
-        return cls(
-            tuple(d["factors"]),
-            tuple(d["n_levels"]),
-            levels,
-            d["pooling"],
-            bool(d["curve_term"]),
-            d["likelihood"],
-            d["noise"],
-            float(d.get("huber_delta", HUBER_DELTA)),
-        )
+    def new_levels(self, j: int) -> int:
+        """Number of new levels of factor ``j`` in a prediction."""
+        return self.n_new_levels[j] if self.n_new_levels else 0
+
+    def hierarchical(self, plan: ParamPlan) -> bool:
+        """Whether a parameter has group effects."""
+        return self.pooling == "partial" and not plan.shared
 
 
-def make_design(
-    run: RunData, pooling: str, likelihood: str, noise: str, huber_delta: float = HUBER_DELTA
-) -> Design:
-    """Build the model structure from validated data.
+def site_names(structure: Structure) -> list[str]:
+    """Names of the model's posterior variables (sampled and deterministic)."""
+    out = []
+    for plan in structure.plans:
+        p = plan.name
+        out.append(f"mu_{p}")
+        if structure.hierarchical(plan):
+            out += [f"sd_{p}_{f}" for f in structure.factors]
+            if structure.curve_term:
+                out.append(f"sd_{p}_curve")
+            out.append(f"u_{p}")
+        elif structure.pooling == "none" and not plan.shared:
+            out.append(f"u_{p}")
+        out.append(p)
+    out += ["mu_log_sigma", "sigma"]
+    if structure.noise != "shared":
+        out += ["sd_log_sigma", "u_log_sigma" if structure.noise_centered else "z_log_sigma"]
+    if structure.likelihood == "student_t":
+        out.append("nu")
+    return out
 
-    Parameters
-    ----------
-    run : RunData
-        Validated runs.
-    pooling : {"partial", "none", "complete"}
-        How curves share parameters.
-    likelihood : {"normal", "student_t", "huber"}
-        Observation model in log space.
-    noise : str
-        ``"curve"`` (a scale per curve, partially pooled), ``"shared"``, or the name of a grouping
-        column (a scale per level of that factor).
-    huber_delta : float
-        Threshold of the Huber likelihood in units of the noise scale.
+
+def default_priors(law: Law, structure_like: Mapping[str, Any]) -> dict[str, Prior]:
+    """Default priors by overridable name.
+
+    Names: ``<param>`` (population mean), ``<param>_sd_<factor>`` and ``<param>_sd_curve``
+    (spread of effects), ``log_sigma`` / ``log_sigma_sd`` (noise), ``nu`` (Student-t).
+    ``structure_like`` gives ``pooling``, ``factors``, ``curve_term``, ``noise``, ``likelihood``.
     """
-    if not (isinstance(huber_delta, int | float) and 0 < float(huber_delta) < np.inf):
-        raise ValueError(f"huber_delta must be a positive number, got {huber_delta!r}")
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-    if noise not in ("curve", "shared", *run.group_cols):
-        raise ValueError(
-            f"noise must be 'curve', 'shared' or a group column {list(run.group_cols)}, "
-            f"got {noise!r}"
-        )
-    n_levels = tuple(len(run.levels[g]) for g in run.group_cols)
-    curve_levels = run.curve_levels
-    if pooling == "complete":
-        curve_levels = np.zeros((1, len(run.group_cols)), dtype=np.int64)
-        noise = "shared"
-    if curve_levels.shape[0] == 1 and noise == "curve":
-        noise = "shared"
-    curve_term = (
-        pooling == "partial"
-        and curve_levels.shape[0] > 1
-        and all(k != curve_levels.shape[0] for k in n_levels)
-    )
-    return Design(
-        tuple(run.group_cols),
-        n_levels,
-        curve_levels,
-        pooling,
-        curve_term,
-        likelihood,
-        noise,
-        float(huber_delta),
-    )
-
-
-def default_priors(law: Law, design: Design) -> dict[str, Prior]:
-    """Default priors of every prior site of ``law`` under ``design``, by name.
-
-    Names: ``<linked>`` (population mean, e.g. ``log_alpha``), ``<linked>_sd_<factor>`` and
-    ``<linked>_sd_curve`` (spread of effects), ``log_sigma`` / ``log_sigma_sd`` (noise), ``nu``
-    (Student-t degrees of freedom).
-    """
+    s = structure_like
     out: dict[str, Prior] = {}
     for p in law.params:
-        out[p.linked] = p.prior
-        if design.pooling == "partial":
-            for f in design.factors:
-                out[f"{p.linked}_sd_{f}"] = p.sd_prior
-            if design.curve_term:
-                out[f"{p.linked}_sd_curve"] = Prior(
-                    "HalfNormal",
-                    scale=p.sd_prior.args["scale"] / 2,
-                    note="per-curve residual, half the factor-effect scale",
-                )
-    out["log_sigma"] = Prior(
-        "Normal",
-        loc=float(np.log(0.03)),
-        scale=1.0,
-        note="log-space noise: 95% between 0.4% and 21% multiplicative error",
-    )
-    if design.noise != "shared":
-        out["log_sigma_sd"] = Prior("HalfNormal", scale=0.5, note="spread of log noise scales")
-    if design.likelihood == "student_t":
-        out["nu"] = Prior("Gamma", concentration=2.0, rate=0.1, note="Juarez & Steel 2010")
+        out[p] = law.priors[p]
+        if s["pooling"] == "partial" and p not in law.shared:
+            for f in s["factors"]:
+                out[f"{p}_sd_{f}"] = law.spread[p]
+            if s["curve_term"]:
+                out[f"{p}_sd_curve"] = law.spread[p].widen(0.5)
+    out["log_sigma"] = SIGMA_PRIOR
+    if s["noise"] != "shared":
+        out["log_sigma_sd"] = SIGMA_SD_PRIOR
+    if s["likelihood"] == "student_t":
+        out["nu"] = NU_PRIOR
     return out
 
 
-def _noise_index(design: Design) -> tuple[str, int, np.ndarray] | None:
-    """Plate name, plate size and curve->member map for the noise scales."""
-    if design.noise == "shared":
-        return None
-    if design.noise == "curve":
-        return "curve", design.n_curves, np.arange(design.n_curves)
-    j = design.factors.index(design.noise)
-    return design.noise, design.n_levels[j], design.curve_levels[:, j]
+# --------------------------------------------------------------------------- helpers
+def _transform(prior: Prior) -> Any:
+    return biject_to(prior.to_numpyro().support)
 
 
-def curve_parameters(
-    law: Law, design: Design, priors: Mapping[str, Prior]
+def _prior_logp(prior: Prior, v: jnp.ndarray) -> jnp.ndarray:
+    """Log prior density of a value on the sampling scale ``v`` (with the Jacobian)."""
+    t = _transform(prior)
+    value = t(v)
+    return prior.to_numpyro().log_prob(value) + t.log_abs_det_jacobian(v, value)
+
+
+def _keyed_normal(key: jax.Array, hashes: jnp.ndarray) -> jnp.ndarray:
+    """One standard normal per hash, independent of the other hashes requested."""
+    return jax.vmap(lambda h: jax.random.normal(jax.random.fold_in(key, h)))(hashes)
+
+
+def _shift(structure: Structure, plan: ParamPlan, nat: Mapping[str, jnp.ndarray], refs: Any):
+    total = 0.0
+    for s in plan.shifts:
+        mult = 1.0 if s.multiplier is None else nat[s.multiplier]
+        total = total + s.sign * mult * refs[s.source]
+    return total
+
+
+def _population(structure: Structure, refs: Mapping[str, jnp.ndarray]) -> dict[str, jnp.ndarray]:
+    """Population means on the reference sampling scale, with their priors as factors."""
+    mus = {}
+    for plan in structure.plans:
+        mus[plan.name] = numpyro.sample(
+            f"mu_{plan.name}", dist.ImproperUniform(constraints.real, (), ())
+        )
+    if structure.pooling == "none":
+        return mus
+    nat = _natural(structure, mus, refs)
+    for plan in structure.plans:
+        prior = structure.priors[plan.name]
+        v = mus[plan.name] if plan.data_units else mus[plan.name] + _shift(
+            structure, plan, nat, refs
+        )
+        numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v))
+    return mus
+
+
+def _natural(
+    structure: Structure, u: Mapping[str, jnp.ndarray], refs: Mapping[str, jnp.ndarray]
 ) -> dict[str, jnp.ndarray]:
-    """Sample the per-curve linked parameters; returns ``{linked_name: array(n_curves)}``."""
-    n_c = design.n_curves
-    out = {}
-    for p in law.params:
-        name = p.linked
-        if design.pooling == "none":
-            with numpyro.plate("curve", n_c):
-                val = numpyro.sample(f"mu_{name}", priors[name].to_numpyro())
-        else:
-            val = numpyro.sample(f"mu_{name}", priors[name].to_numpyro()) * jnp.ones(n_c)
-        if design.pooling == "partial":
-            for j, f in enumerate(design.factors):
-                sd = numpyro.sample(f"sd_{name}_{f}", priors[f"{name}_sd_{f}"].to_numpyro())
-                with numpyro.plate(f, design.n_levels[j]):
-                    z = numpyro.sample(f"z_{name}_{f}", dist.Normal(0.0, 1.0))
-                val = val + sd * z[design.curve_levels[:, j]]
-            if design.curve_term:
-                sd = numpyro.sample(f"sd_{name}_curve", priors[f"{name}_sd_curve"].to_numpyro())
-                with numpyro.plate("curve", n_c):
-                    z = numpyro.sample(f"z_{name}_curve", dist.Normal(0.0, 1.0))
-                val = val + sd * z
-        with numpyro.plate("curve", n_c):
-            numpyro.deterministic(p.name, jnp.exp(val) if p.link == "log" else val)
-        out[name] = val
-    return out
+    """Natural (user-unit) values from reference sampling-scale values."""
+    nat: dict[str, jnp.ndarray] = {}
+    ordered = sorted(structure.plans, key=lambda pl: bool(pl.shifts))  # multipliers first
+    for plan in ordered:
+        t = _transform(structure.priors[plan.name])
+        nat[plan.name] = t(u[plan.name] + _shift(structure, plan, nat, refs))
+    return nat
 
 
-def noise_scales(design: Design, priors: Mapping[str, Prior]) -> jnp.ndarray:
-    """Sample the log-space noise scale of each curve; returns ``array(n_curves)``."""
-    log_sigma = numpyro.sample("mu_log_sigma", priors["log_sigma"].to_numpyro())
-    idx = _noise_index(design)
-    if idx is None:
-        val = log_sigma * jnp.ones(design.n_curves)
+def _keyed_new(key: jax.Array, hashes: jnp.ndarray, salt: str) -> jnp.ndarray:
+    return _keyed_normal(key, hashes ^ jnp.uint32(_salt(salt)))
+
+
+def effect_design(structure: Structure, levels: jnp.ndarray) -> tuple[list[int], Any]:
+    """Factors whose effects are integrated out, and a function of the spreads giving ``U``.
+
+    ``U`` is ``(curves, levels)``: one-hot level indicators of every such factor times its
+    spread, so that the curves' values have covariance ``s0^2 I + U U^T`` (``s0``: the spread
+    of the term that identifies curves).
+    """
+    ident = structure.identifying
+    js = [j for j, n in enumerate(structure.n_levels) if n > 1 and j != ident]
+    onehots = [jax.nn.one_hot(levels[:, j], structure.n_levels[j]) for j in js]
+
+    def u_matrix(sds: Mapping[int, jnp.ndarray]) -> jnp.ndarray:
+        if not js:
+            return jnp.zeros((levels.shape[0], 0))
+        return jnp.concatenate([oh * sds[j] for j, oh in zip(js, onehots, strict=True)], axis=1)
+
+    return js, u_matrix
+
+
+def marginal_logpdf(r: jnp.ndarray, s0: jnp.ndarray, u: jnp.ndarray) -> jnp.ndarray:
+    """log Normal(r; 0, s0^2 I + U U^T) by the Woodbury identity (``U``: curves x levels)."""
+    c = r.shape[0]
+    base = jnp.sum(r * r) / s0**2 + 2 * c * jnp.log(s0) + c * jnp.log(2 * jnp.pi)
+    if u.shape[1] == 0:
+        return -0.5 * base
+    p = jnp.eye(u.shape[1]) + u.T @ u / s0**2
+    chol = jnp.linalg.cholesky(p)
+    w = jax.scipy.linalg.solve_triangular(chol, u.T @ r, lower=True)
+    quad_corr = jnp.sum(w * w) / s0**4
+    logdet = 2 * jnp.sum(jnp.log(jnp.diag(chol)))
+    return -0.5 * (base - quad_corr + logdet)
+
+
+def conditional_effects(
+    r: jnp.ndarray, s0: jnp.ndarray, u: jnp.ndarray, noise: jnp.ndarray
+) -> jnp.ndarray:
+    """A draw of the standardised effects ``e`` given the curves' deviations ``r``.
+
+    ``r = U e + s0 eps`` with ``e, eps ~ N(0, I)``: ``e | r`` is Gaussian with precision
+    ``I + U^T U / s0^2``; ``noise`` is a standard normal vector of the effects' size.
+    """
+    p = jnp.eye(u.shape[1]) + u.T @ u / s0**2
+    chol = jnp.linalg.cholesky(p)
+    mean = jax.scipy.linalg.cho_solve((chol, True), u.T @ r / s0**2)
+    return mean + jax.scipy.linalg.solve_triangular(chol.T, noise, lower=False)
+
+
+def _curve_u(
+    structure: Structure,
+    plan: ParamPlan,
+    mu: jnp.ndarray,
+    levels: jnp.ndarray,
+    pred: Mapping[str, Any] | None,
+    key: jax.Array | None,
+) -> jnp.ndarray:
+    """Per-curve sampling-scale values (fitted and new curves) of one hierarchical parameter.
+
+    The fitted curves' values ``u_<param>`` are sampled directly, and the group effects are
+    integrated out analytically: ``u ~ Normal(mu, s0^2 I + U U^T)`` (:func:`marginal_logpdf`).
+    Each curve's data pin its own value, and the spreads see a smooth marginal density instead
+    of the funnels that sampled effects create when a factor has few levels. New curves and
+    levels draw their effects from the conditional (:func:`conditional_effects`) or the
+    population.
+    """
+    p = plan.name
+    c = structure.n_curves
+    ident = structure.identifying
+    sds = {}
+    for j, f in enumerate(structure.factors):
+        sds[j] = numpyro.sample(f"sd_{p}_{f}", structure.priors[f"{p}_sd_{f}"].to_numpyro())
+    if structure.curve_term:
+        s0 = numpyro.sample(f"sd_{p}_curve", structure.priors[f"{p}_sd_curve"].to_numpyro())
     else:
-        plate, size, member = idx
-        sd = numpyro.sample("sd_log_sigma", priors["log_sigma_sd"].to_numpyro())
+        s0 = sds[ident]
+    with numpyro.plate("curve", c):
+        u_fit = numpyro.sample(f"u_{p}", dist.ImproperUniform(constraints.real, (), ()))
+    js, u_matrix = effect_design(structure, levels[:c])
+    umat = u_matrix(sds)
+    r = u_fit - mu
+    numpyro.factor(f"hier_{p}", marginal_logpdf(r, s0, umat))
+    if not structure.n_new_curves:
+        return u_fit
+    # effects of every factor level (standardised), then the new curves' values
+    n_eff = umat.shape[1]
+    noise = _keyed_new(key, jnp.arange(n_eff, dtype=jnp.uint32), f"effects/{p}")
+    e = conditional_effects(r, s0, umat, noise) if n_eff else jnp.zeros(0)
+    total_new = jnp.zeros(structure.n_new_curves)
+    new_levels = levels[c:]
+    offset = 0
+    for j in js:
+        f = structure.factors[j]
+        n = structure.n_levels[j]
+        eff = sds[j] * e[offset:offset + n]
+        offset += n
+        if structure.new_levels(j):
+            eff = jnp.concatenate(
+                [eff, sds[j] * _keyed_new(key, pred["level_hash"][j], f"level/{p}/{f}")]
+            )
+        total_new = total_new + eff[new_levels[:, j]]
+    for j in range(len(structure.factors)):
+        if j not in js and j != ident and structure.new_levels(j):  # one fitted level
+            f = structure.factors[j]
+            eff = jnp.concatenate(
+                [jnp.zeros(1), sds[j] * _keyed_new(key, pred["level_hash"][j], f"level/{p}/{f}")]
+            )
+            total_new = total_new + eff[new_levels[:, j]]
+    if ident == "curve" or ident is None:
+        resid_new = s0 * _keyed_new(key, pred["new_curve_hash"], f"curve/{p}")
+    else:  # the identifying factor: a seen level keeps its curve's residual, a new one is drawn
+        j = ident
+        f = structure.factors[j]
+        resid_fit = r - (umat @ e if n_eff else 0.0)
+        n = structure.n_levels[j]
+        level_resid = jnp.zeros(n).at[levels[:c, j]].set(resid_fit)
+        if structure.new_levels(j):
+            level_resid = jnp.concatenate(
+                [level_resid, s0 * _keyed_new(key, pred["level_hash"][j], f"level/{p}/{f}")]
+            )
+        resid_new = level_resid[new_levels[:, j]]
+    return jnp.concatenate([u_fit, mu + total_new + resid_new])
+
+
+def _salt(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
+
+
+def _curve_values(
+    structure: Structure,
+    data: Mapping[str, Any],
+    refs: Mapping[str, jnp.ndarray],
+    pred: Mapping[str, Any] | None,
+    key: jax.Array | None,
+) -> dict[str, jnp.ndarray]:
+    """Per-curve parameters on the reference sampling scale, shape ``(n_all_curves,)``."""
+    mus = _population(structure, refs)
+    levels = data["curve_levels"]
+    u = {}
+    for plan in structure.plans:
+        p = plan.name
+        if structure.pooling == "none" and not plan.shared:
+            with numpyro.plate("curve", structure.n_curves):
+                own = numpyro.sample(f"u_{p}", dist.ImproperUniform(constraints.real, (), ()))
+            if structure.n_new_curves:
+                raise ValueError("pooling='none' cannot predict curves it did not fit")
+            u[p] = own
+        elif structure.hierarchical(plan):
+            u[p] = _curve_u(structure, plan, mus[p], levels, pred, key)
+        else:
+            u[p] = jnp.broadcast_to(mus[p], (structure.n_all_curves,))
+    if structure.pooling == "none":
+        nat_mu = _natural(structure, mus, refs)
+        nat = _natural(structure, u, refs)
+        for plan in structure.plans:
+            prior = structure.priors[plan.name]
+            if plan.shared:
+                v = mus[plan.name] if plan.data_units else mus[plan.name] + _shift(
+                    structure, plan, nat_mu, refs
+                )
+                numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v))
+            else:
+                v = u[plan.name] if plan.data_units else u[plan.name] + _shift(
+                    structure, plan, nat, refs
+                )
+                numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v).sum())
+    return u
+
+
+def _noise_scales(
+    structure: Structure, data: Mapping[str, Any], pred: Any, key: jax.Array | None
+) -> jnp.ndarray:
+    """Log-space noise scale of every curve: shared, per level of one factor, or per curve
+    (centred, partially pooled: ``log sigma ~ Normal(mu_log_sigma, sd_log_sigma)``)."""
+    log_sigma = numpyro.sample("mu_log_sigma", structure.priors["log_sigma"].to_numpyro())
+    c_all = structure.n_all_curves
+    if structure.noise == "shared":
+        val = jnp.broadcast_to(log_sigma, (c_all,))
+    else:
+        sd = numpyro.sample("sd_log_sigma", structure.priors["log_sigma_sd"].to_numpyro())
+        if structure.noise == "curve":
+            plate, size, n_new = "curve", structure.n_curves, structure.n_new_curves
+            member = jnp.arange(c_all)
+            hashes = pred["new_curve_hash"] if n_new else None
+        else:
+            j = structure.factors.index(structure.noise)
+            plate, size, n_new = structure.noise, structure.n_levels[j], structure.new_levels(j)
+            member = data["curve_levels"][:, j]
+            hashes = pred["level_hash"][j] if n_new else None
         with numpyro.plate(plate, size):
-            z = numpyro.sample("z_log_sigma", dist.Normal(0.0, 1.0))
-        val = log_sigma + sd * z[member]
+            if structure.noise_centered:  # many points per curve: each pins its own scale
+                own = numpyro.sample("u_log_sigma", dist.Normal(log_sigma, sd))
+            else:  # few points: non-centred, no funnel when the scales barely differ
+                own = log_sigma + sd * numpyro.sample("z_log_sigma", dist.Normal(0.0, 1.0))
+        if n_new:
+            own = jnp.concatenate([own, log_sigma + sd * _keyed_new(key, hashes, "noise")])
+        val = own[member]
     sigma = jnp.exp(val)
-    with numpyro.plate("curve", design.n_curves):
-        numpyro.deterministic("sigma", sigma)
+    if not structure.predict:
+        with numpyro.plate("curve", structure.n_curves):
+            numpyro.deterministic("sigma", sigma)
     return sigma
 
 
+def law_log_mean(
+    structure: Structure,
+    theta_ref: Mapping[str, jnp.ndarray],
+    x: jnp.ndarray,
+    input_offset: jnp.ndarray,
+    log_y_offset: jnp.ndarray,
+) -> jnp.ndarray:
+    """``log f(x; theta)`` evaluated through the reference parameterisation."""
+    xs = x * jnp.exp(-input_offset)
+    return jnp.log(structure.law.evaluate(xs, theta_ref)) + log_y_offset
+
+
+def obs_distribution(structure: Structure, loc: jnp.ndarray, scale: jnp.ndarray) -> Any:
+    """Observation distribution of ``log y`` (normal, Student-t or Huber)."""
+    if structure.likelihood == "student_t":
+        nu = numpyro.sample("nu", structure.priors["nu"].to_numpyro())
+        return dist.StudentT(nu, loc, scale)
+    if structure.likelihood == "huber":
+        return Huber(loc, scale, structure.huber_delta)
+    return dist.Normal(loc, scale)
+
+
+def _standard_noise(
+    structure: Structure, key: jax.Array, hashes: jnp.ndarray, nu: jnp.ndarray | None
+) -> jnp.ndarray:
+    """Standardised observation noise per row, keyed by the row's hash."""
+
+    def one(h: jnp.ndarray) -> jnp.ndarray:
+        k = jax.random.fold_in(key, h)
+        if structure.likelihood == "student_t":
+            return jax.random.t(k, nu)
+        if structure.likelihood == "huber":
+            return huber_standard_jax(k, (), structure.huber_delta)
+        return jax.random.normal(k)
+
+    return jax.vmap(one)(hashes)
+
+
 def scaling_model(
-    z: jnp.ndarray,
-    curve_idx: jnp.ndarray,
-    *,
-    law: Law,
-    design: Design,
-    priors: Mapping[str, Prior],
+    data: Mapping[str, Any],
+    structure: Structure,
     log_y: jnp.ndarray | None = None,
+    pred: Mapping[str, Any] | None = None,
 ) -> None:
-    """Hierarchical scaling-law model.
+    """Hierarchical scaling-law model (see module docstring).
 
     Parameters
     ----------
-    z : array, shape (n, k)
-        ``log(x / x_ref)`` for each scale column.
-    curve_idx : array of int, shape (n,)
-        Curve of each row.
-    law, design, priors
-        The functional form, the hierarchy and the priors by name.
-    log_y : array, shape (n,), optional
-        Observed ``log(y / y_ref)``; ``None`` to sample from the model.
+    data : mapping of arrays
+        ``x`` ``(n, k)`` inputs in the user's units; ``curve_idx`` ``(n,)``; ``mask`` ``(n,)``
+        (False for padding rows); ``curve_levels`` ``(curves, factors)`` level index of every
+        curve (new levels index past the fitted ones); ``log_x_ref`` ``(k,)``, ``log_y_ref``,
+        ``input_offset`` ``(k,)``.
+    structure : Structure
+        Law, hierarchy, likelihood and priors.
+    log_y : array, optional
+        Observed ``log y``; ``None`` to predict.
+    pred : mapping, optional
+        Prediction block: ``row_hash``, ``curve_hash``, ``new_curve_hash``, ``level_hash``
+        (per factor), and the drift inputs (:func:`bayes_scaling.drift.apply.drift_terms`).
     """
-    theta = curve_parameters(law, design, priors)
-    sigma = noise_scales(design, priors)
-    mean = law({k: v[curve_idx] for k, v in theta.items()}, z)
-    scale = sigma[curve_idx]
-    if design.likelihood == "student_t":
-        nu = numpyro.sample("nu", priors["nu"].to_numpyro())
-        obs_dist = dist.StudentT(nu, mean, scale)
-    elif design.likelihood == "huber":
-        obs_dist = Huber(mean, scale, design.huber_delta)
-    else:
-        obs_dist = dist.Normal(mean, scale)
-    with numpyro.plate("point", z.shape[0]):
-        numpyro.sample("log_y", obs_dist, obs=log_y)
+    refs = {name: data["log_x_ref"][k] for k, name in enumerate(structure.law.inputs)}
+    refs["y"] = data["log_y_ref"]
+    # one key per posterior draw; every random quantity of a prediction is folded from it with a
+    # salt and the hash of its labels, so rows do not influence each other's draws
+    key = numpyro.prng_key() if structure.predict else None
+    u = _curve_values(structure, data, refs, pred, key)
+    theta_ref = {p: _transform(structure.priors[p])(v) for p, v in u.items()}
+    if not structure.predict:
+        nat = _natural(structure, u, refs)
+        with numpyro.plate("curve", structure.n_curves):
+            for p in structure.law.params:
+                numpyro.deterministic(p, nat[p])
+    sigma = _noise_scales(structure, data, pred, key)
+    log_y_offset = data["log_y_ref"] if structure.output_scaled else 0.0
+    cidx = data["curve_idx"]
+    theta_rows = {p: v[cidx] for p, v in theta_ref.items()}
+    mean = law_log_mean(structure, theta_rows, data["x"], data["input_offset"], log_y_offset)
+    scale = sigma[cidx]
+    obs_dist = obs_distribution(structure, mean, scale)
+    if not structure.predict:
+        with numpyro.plate("point", data["x"].shape[0]):
+            with numpyro.handlers.mask(mask=data["mask"]):
+                numpyro.sample("log_y", obs_dist, obs=log_y)
+        return
+    from bayes_scaling.drift.apply import drift_log
+
+    numpyro.deterministic("curve_log_mu", mean)
+    if structure.extras.get("params"):
+        for p, v in theta_rows.items():
+            numpyro.deterministic(f"theta_{p}", v)
+        numpyro.deterministic("sigma_row", scale)
+    mean0 = law_log_mean(structure, theta_rows, pred["x0"], data["input_offset"], log_y_offset)
+    drift = drift_log(
+        pred, mean, mean0, jax.random.fold_in(key, 1), bool(structure.extras.get("drift"))
+    )
+    log_mu = numpyro.deterministic("log_mu", mean + drift)
+    nu = obs_dist.df if structure.likelihood == "student_t" else None
+    eps = _standard_noise(structure, jax.random.fold_in(key, 2), pred["row_hash"], nu)
+    numpyro.deterministic("log_y", log_mu + scale * eps)

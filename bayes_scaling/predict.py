@@ -1,352 +1,105 @@
-"""Posterior predictive at new scales: for fitted curves, unseen combinations and unseen levels.
+"""Posterior predictive draws at new rows, through the fit's own model, and their summaries.
 
-For a requested row the curve's parameters are
+A requested row belongs to a fitted curve (its posterior), to a new combination of fitted levels
+(population mean + the levels' effects + a fresh per-curve residual) or to a new level (a fresh
+effect from ``Normal(0, sd)`` for every draw of ``sd``). The draws come from the same NumPyro
+function that was fitted (:func:`bayes_scaling.model.scaling_model` with ``log_y=None``), run for
+every posterior draw in one compiled program (cached per model structure and row bucket).
 
-* a fitted curve: its posterior draws;
-* an unseen combination of seen levels (an architecture measured in language, never in speech):
-  population mean + the seen levels' effects + a new per-curve residual drawn from its posterior
-  spread;
-* an unseen level of a factor (a new architecture): a new effect drawn from ``Normal(0, sd_f)``
-  for every posterior draw of ``sd_f``: the population's answer, as wide as the levels differ.
+Three quantities per row and draw:
 
-New effects and noise are drawn with generators seeded from ``seed`` and the labels (and scales)
-involved, so a row's prediction does not depend on which other rows were requested with it.
+* ``curve``: the law with the curve's parameters (parameter uncertainty only);
+* ``expected``: the curve times the extrapolation drift beyond the data (the true curve);
+* ``observed``: a new run there (expected plus run-to-run noise) -- the honest interval.
+
+Random draws are keyed by the seed, the draw, and the labels and inputs of the row, so a row's
+prediction does not depend on which other rows are requested with it.
 """
 
 from __future__ import annotations
 
+import warnings
+import weakref
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from os import PathLike
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from numpyro import handlers
 
 from bayes_scaling import _arviz
-from bayes_scaling.data import group_labels, numeric_column, read_table
-from bayes_scaling.discrepancy import extrapolation_decades
-from bayes_scaling.distributions import huber_standard_draws
-from bayes_scaling.estimator import ScalingFit
+from bayes_scaling.data import curve_label, group_labels, numeric_column, read_table
+from bayes_scaling.drift.distance import extrapolation_distance
+from bayes_scaling.inference import _program, bucket, check_seed, pad_rows
+from bayes_scaling.model import Structure, scaling_model
 
 __all__ = [
     "PredictiveDraws",
     "predictive_draws",
     "predict",
     "summarise",
+    "central_interval",
     "check_probs",
-    "curve_theta",
-    "curve_kind",
-    "curve_label",
-    "group_keys",
+    "curve_keys",
+    "pointwise_loglik",
+    "parameter_draws",
+    "curve_parameters",
+    "KIND_FITTED",
+    "KIND_COMBINATION",
+    "KIND_NEW_LEVEL",
+    "OUTPUT_COLUMNS",
 ]
 
 KIND_FITTED = "fitted curve"
 KIND_COMBINATION = "new combination"
 KIND_NEW_LEVEL = "new level"
+#: Columns :func:`predict` adds; a request that already has one of them is refused.
+OUTPUT_COLUMNS = (
+    "curve", "kind", "extrapolation_decades", "mean", "median", "lower", "upper",
+    "curve_mean", "curve_median", "curve_lower", "curve_upper", "mean_note",
+)
+_CHUNK = 2048
 
 
-@dataclass(frozen=True)
-class PredictiveDraws:
-    """Posterior predictive draws at requested rows.
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        The requested rows (a copy, original order).
-    curve : numpy.ndarray
-        Draws of the expected curve (parameter uncertainty), shape ``(draws, rows)``, in the
-        metric's original units.
-    observed : numpy.ndarray
-        Draws of a new observation (curve plus noise), same shape.
-        With an extrapolation discrepancy, it includes the drift ``(bias + tau * xi) * decades``.
-    curve_label, kind : list[str]
-        Per row: the curve it belongs to and whether that curve was fitted, is a new combination
-        of seen levels, or involves a new level.
-    decades : ndarray
-        Per row: decades beyond the curve's largest training scale (0 inside the data).
-    drift : ndarray
-        Multiplicative drift ``exp((bias + tau * xi) * decades)`` of each draw (ones without a
-        discrepancy); ``curve * drift`` is the expected loss of the true curve.
-    """
-
-    frame: pd.DataFrame
-    curve: np.ndarray
-    observed: np.ndarray
-    curve_label: list[str]
-    kind: list[str]
-    decades: np.ndarray
-    drift: np.ndarray
-
-
-def check_probs(prob: float | Sequence[float]) -> list[float]:
-    """Validate central-interval probabilities."""
-    probs = [prob] if isinstance(prob, int | float) else list(prob)
+def check_probs(prob: float | Sequence[float], name: str = "prob") -> list[float]:
+    """Validate central-interval probabilities (each strictly between 0 and 1)."""
+    probs = [prob] if isinstance(prob, int | float | np.floating) else list(prob)
     if not probs:
-        raise ValueError("prob: give at least one probability")
+        raise ValueError(f"{name}: give at least one probability")
     for p in probs:
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 < float(p) < 1.0:
-            raise ValueError(f"prob must be in (0, 1), got {p!r}")
+        if isinstance(p, bool) or not isinstance(p, int | float | np.floating) or not (
+            0.0 < float(p) < 1.0
+        ):
+            raise ValueError(f"{name} must be a probability strictly between 0 and 1, got {p!r}")
     return [float(p) for p in probs]
 
 
-def _rng(seed: int, *parts: object) -> np.random.Generator:
-    key = zlib.crc32(repr(parts).encode())
-    return np.random.default_rng([int(seed), key])
+def central_interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple:
+    """``(lower, median, upper)`` of the central ``prob`` interval of ``draws`` along ``axis``.
 
-
-class _Posterior:
-    """Stacked posterior arrays of a fit, read once."""
-
-    def __init__(self, fit: ScalingFit):
-        self.fit = fit
-        self._cache: dict[str, np.ndarray] = {}
-        self.n_draws = int(np.prod(_arviz.n_chains_draws(fit.idata)))
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self._cache:
-            self._cache[name] = _arviz.stacked(self.fit.idata, name)
-        return self._cache[name]
-
-
-def _curve_params(post: _Posterior, key: tuple[str, ...], seed: int) -> tuple[dict, np.ndarray]:
-    """Linked parameter draws and noise-scale draws of one curve, by its labels."""
-    fit, design = post.fit, post.fit.design
-    n = post.n_draws
-    if design.pooling == "complete" or key in fit.curves:
-        c = 0 if design.pooling == "complete" else fit.curves.index(key)
-        theta = {}
-        for p in fit.law.params:
-            v = post[p.name][:, c]
-            theta[p.linked] = np.log(v) if p.link == "log" else v
-        return theta, post["sigma"][:, c]
-
-    level = [
-        fit.levels[f].index(lab) if lab in fit.levels[f] else -1
-        for f, lab in zip(fit.group_cols, key, strict=True)
-    ]
-    theta = {}
-    for p in fit.law.params:
-        name = p.linked
-        if design.pooling == "none":  # no population to borrow from: the prior is all we have
-            theta[name] = np.asarray(
-                fit.priors[name].to_numpyro().sample(_jax_key(seed, "prior", name, key), (n,)),
-                dtype=np.float64,
-            )
-            continue
-        val = post[f"mu_{name}"].copy()
-        for j, f in enumerate(fit.group_cols):
-            z = (
-                post[f"z_{name}_{f}"][:, level[j]]
-                if level[j] >= 0
-                else _rng(seed, "level", name, f, key[j]).standard_normal(n)
-            )
-            val += post[f"sd_{name}_{f}"] * z
-        if design.curve_term:
-            val += post[f"sd_{name}_curve"] * _rng(seed, "curve", name, key).standard_normal(n)
-        theta[name] = val
-
-    log_sigma = post["mu_log_sigma"].copy()
-    if design.noise == "curve":
-        log_sigma += post["sd_log_sigma"] * _rng(seed, "noise", key).standard_normal(n)
-    elif design.noise != "shared":
-        j = fit.group_cols.index(design.noise)
-        z = (
-            post["z_log_sigma"][:, level[j]]
-            if level[j] >= 0
-            else _rng(seed, "noise", design.noise, key[j]).standard_normal(n)
-        )
-        log_sigma += post["sd_log_sigma"] * z
-    return theta, np.exp(log_sigma)
-
-
-def curve_kind(fit: ScalingFit, key: tuple[str, ...]) -> str:
-    """Whether ``key`` is a fitted curve, a new combination of seen levels, or has a new level."""
-    if fit.design.pooling == "complete" or key in fit.curves:
-        return KIND_FITTED
-    if all(lab in fit.levels[g] for g, lab in zip(fit.group_cols, key, strict=True)):
-        return KIND_COMBINATION
-    return KIND_NEW_LEVEL
-
-
-def curve_label(fit: ScalingFit, key: tuple[str, ...]) -> str:
-    """Readable label of a curve key (``architecture=LSTM / domain=speech``)."""
-    if not fit.group_cols:
-        return "all"
-    return " / ".join(f"{g}={v}" for g, v in zip(fit.group_cols, key, strict=True))
-
-
-def group_keys(
-    fit: ScalingFit, frame: pd.DataFrame, allow_new_levels: bool = True
-) -> list[tuple[str, ...]]:
-    """Curve keys (tuples of group labels as strings) of the rows of ``frame``."""
-    labels = [group_labels(frame, g) for g in fit.group_cols]
-    keys = [tuple(str(lab[i]) for lab in labels) for i in range(len(frame))]
-    unknown = {
-        (g, lab)
-        for key in keys
-        for g, lab in zip(fit.group_cols, key, strict=True)
-        if lab not in fit.levels[g]
-    }
-    if unknown and not allow_new_levels:
-        g, lab = sorted(unknown)[0]
-        raise ValueError(
-            f"group column {g!r} has label {lab!r} not seen in training; known labels: "
-            f"{fit.levels[g]} (allow_new_levels=True predicts it as a new level)"
-        )
-    return keys
-
-
-def curve_theta(
-    fit: ScalingFit, keys: list[tuple[str, ...]], seed: int = 0
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Posterior draws of the linked law parameters and noise scale of each curve key.
-
-    Returns ``({linked_name: array(draws, len(keys))}, sigma: array(draws, len(keys)))``; fitted
-    curves use their posterior, unseen ones are drawn from the hierarchy (see module docstring).
+    The one helper for every central interval in the package.
     """
-    return _curve_theta(_Posterior(fit), keys, seed)
+    (prob,) = check_probs(prob)
+    lo, med, hi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=axis)
+    return lo, med, hi
 
 
-def _curve_theta(
-    post: _Posterior, keys: list[tuple[str, ...]], seed: int
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    fit = post.fit
-    uniq = list(dict.fromkeys(keys))
-    params = {k: _curve_params(post, k, seed) for k in uniq}
-    rows = [uniq.index(k) for k in keys]
-    theta = {
-        p.linked: np.stack([params[k][0][p.linked] for k in uniq], axis=1)[:, rows]
-        for p in fit.law.params
-    }
-    sigma = np.stack([params[k][1] for k in uniq], axis=1)[:, rows]
-    return theta, sigma
+def summarise(draws: np.ndarray, probs: Sequence[float], prefix: str = "") -> dict:
+    """Mean, median and central intervals of ``draws`` ``(draws, rows)`` per row.
 
-
-def _jax_key(seed: int, *parts: object):  # noqa: ANN202 - jax key type
-    import jax
-
-    return jax.random.PRNGKey(zlib.crc32(repr((seed, *parts)).encode()) % (2**31))
-
-
-def predictive_draws(
-    fit: ScalingFit,
-    data: pd.DataFrame | str | PathLike[str],
-    *,
-    seed: int = 0,
-    allow_new_levels: bool = True,
-    max_decades: float = 6.0,
-) -> PredictiveDraws:
-    """Draws of the expected curve and of a new observation at each requested row.
-
-    Parameters
-    ----------
-    fit : ScalingFit
-        A fitted model.
-    data : DataFrame or CSV path
-        Rows with the fit's group and scale columns (other columns are kept and ignored).
-    seed : int
-        Seed for new-level effects and observation noise.
-    allow_new_levels : bool
-        If False, a label not seen in training raises instead of being drawn from the population.
-    max_decades : float
-        Requested scales further than this many decades outside the training range raise a
-        ``ValueError`` (usually a unit mismatch, e.g. billions vs raw counts).
-
-    Returns
-    -------
-    PredictiveDraws
+    The first probability gives ``lower``/``upper``; with several, each also gives
+    ``lower_<pct>``/``upper_<pct>``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    frame = read_table(data, what="prediction data").copy()
-    if len(frame) == 0:
-        raise ValueError("prediction data has no rows")
-    x = np.column_stack([numeric_column(frame, c, "scale") for c in fit.x_cols])
-    _check_units(fit, frame, x, max_decades)
-    keys = group_keys(fit, frame, allow_new_levels)
-    post = _Posterior(fit)
-    theta, sigma = _curve_theta(post, keys, seed)
-    z = np.log(x) - fit.log_x_ref
-    log_mu = np.asarray(
-        fit.law({k: jnp.asarray(v) for k, v in theta.items()}, jnp.asarray(z[None])),
-        dtype=np.float64,
-    )
-
-    eps = np.empty_like(log_mu)
-    for i, key in enumerate(keys):
-        eps[:, i] = _noise(fit, post, _rng(seed, "obs", key, tuple(x[i])))
-    log_obs = log_mu + sigma * eps
-    decades = extrapolation_decades(x, *_training_max(fit), keys=keys)
-    log_drift = np.zeros_like(log_mu)
-    if _arviz.has_var(fit.idata, "posterior", "disc_tau"):
-        tau = post["disc_tau"]
-        has_bias = _arviz.has_var(fit.idata, "posterior", "disc_bias")
-        bias = post["disc_bias"] if has_bias else 0.0
-        for i, key in enumerate(keys):
-            xi = _rng(seed, "drift", key).standard_normal(post.n_draws)
-            log_drift[:, i] = (bias + tau * xi) * decades[i]
-    log_obs += log_drift
-
-    kinds = [curve_kind(fit, k) for k in keys]
-    label = [curve_label(fit, k) for k in keys]
-    y_ref = np.exp(fit.log_y_ref)
-    return PredictiveDraws(
-        frame,
-        y_ref * np.exp(log_mu),
-        y_ref * np.exp(log_obs),
-        label,
-        kinds,
-        decades,
-        np.exp(log_drift),
-    )
-
-
-def _training_max(fit: ScalingFit) -> tuple[dict, np.ndarray]:
-    """Largest training scale per curve key, and over all rows."""
-    x = _arviz.group_var(fit.idata, "constant_data", "x")
-    if fit.design.pooling == "complete":
-        return {}, x.max(axis=0)
-    cidx = _arviz.group_var(fit.idata, "constant_data", "curve_idx")
-    per = {key: x[cidx == c].max(axis=0) for c, key in enumerate(fit.curves)}
-    return per, x.max(axis=0)
-
-
-def _noise(fit: ScalingFit, post: _Posterior, rng: np.random.Generator) -> np.ndarray:
-    """Standardised observation-noise draws of the fit's likelihood (one per posterior draw)."""
-    if fit.design.likelihood == "student_t":
-        return rng.standard_t(post["nu"])
-    if fit.design.likelihood == "huber":
-        return huber_standard_draws(rng, post.n_draws, fit.design.huber_delta)
-    return rng.standard_normal(post.n_draws)
-
-
-def _check_units(fit: ScalingFit, frame: pd.DataFrame, x: np.ndarray, max_decades: float) -> None:
-    train = np.log10(_arviz.group_var(fit.idata, "constant_data", "x"))
-    lo, hi = train.min(axis=0), train.max(axis=0)
-    lx = np.log10(x)
-    for k, col in enumerate(fit.x_cols):
-        out = np.maximum(lx[:, k] - hi[k], lo[k] - lx[:, k])
-        if (out > max_decades).any():
-            i = int(np.argmax(out))
-            raise ValueError(
-                f"scale column {col!r} value {x[i, k]:.3g} (row {frame.index[i]}) is "
-                f"{out[i]:.1f} decades outside the fitted range "
-                f"[{10 ** lo[k]:.3g}, {10 ** hi[k]:.3g}]"
-                f"; check that its units match the training data (max_decades={max_decades})"
-            )
-
-
-def summarise(draws: np.ndarray, probs: Sequence[float], prefix: str = "") -> dict[str, np.ndarray]:
-    """Mean, median and central intervals of ``draws`` (shape ``(draws, rows)``) per row.
-
-    The first probability gives ``lower``/``upper``; every probability also gives
-    ``lower_<pct>``/``upper_<pct>`` when more than one is requested.
-    """
+    probs = check_probs(list(probs))
     out = {f"{prefix}mean": draws.mean(axis=0), f"{prefix}median": np.median(draws, axis=0)}
     for j, p in enumerate(probs):
-        lo, hi = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        lo, _, hi = central_interval(draws, p)
         if j == 0:
             out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
         if len(probs) > 1:
@@ -355,8 +108,394 @@ def summarise(draws: np.ndarray, probs: Sequence[float], prefix: str = "") -> di
     return out
 
 
+@dataclass(frozen=True)
+class PredictiveDraws:
+    """Posterior predictive draws at requested rows.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The requested rows (a copy, original order).
+    curve : ndarray ``(draws, rows)``
+        The law with each draw's parameters (parameter uncertainty only), user's units.
+    expected : ndarray
+        The curve times the extrapolation drift: the true curve's value.
+    observed : ndarray
+        A new run: expected value plus run-to-run noise.
+    curve_label, kind : list[str]
+        Per row: its curve and whether that curve was fitted, is a new combination of fitted
+        levels, or involves a new level.
+    decades : ndarray ``(rows,)``
+        Distance beyond the data (:mod:`bayes_scaling.drift.distance`), 0 inside it.
+    reference : ndarray ``(rows, inputs)``
+        The point on the data each row is extrapolated from (the row itself inside the data).
+    """
+
+    frame: pd.DataFrame
+    curve: np.ndarray
+    expected: np.ndarray
+    observed: np.ndarray
+    curve_label: list[str]
+    kind: list[str]
+    decades: np.ndarray
+    reference: np.ndarray | None = None
+
+    @property
+    def drift(self) -> np.ndarray:
+        """Multiplicative drift of each draw (``expected / curve``)."""
+        return self.expected / self.curve
+
+
+# ----------------------------------------------------------------------- posterior cache
+_POSTERIOR: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _posterior(fit: Any) -> dict[str, np.ndarray]:
+    """Flattened posterior draws of the sampled sites (and drift), read once per fit."""
+    if fit not in _POSTERIOR:
+        names = list(fit.sampled_names())
+        for extra in ("disc_tau", "disc_bias"):
+            if _arviz.has_var(fit.idata, "posterior", extra):
+                names.append(extra)
+        _POSTERIOR[fit] = {k: _arviz.stacked(fit.idata, k) for k in names}
+    return _POSTERIOR[fit]
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
+
+
+# ----------------------------------------------------------------------- row -> curve
+@dataclass(frozen=True)
+class _Rows:
+    keys: list[tuple[str, ...]]
+    curve_all: np.ndarray  # (rows,) index into fitted + new curves
+    curve_levels: np.ndarray  # (all curves, factors)
+    new_curves: list[tuple[str, ...]]
+    new_levels: list[list[str]]
+    kinds: list[str]
+
+
+def curve_keys(fit: Any, frame: pd.DataFrame) -> list[tuple[str, ...]]:
+    """Curve key (tuple of label texts) of every row of ``frame``."""
+    labels = []
+    for g in fit.group_cols:
+        lab, _ = group_labels(frame, g)
+        labels.append(lab)
+    return [tuple(str(lab[i]) for lab in labels) for i in range(len(frame))]
+
+
+def _map_rows(fit: Any, frame: pd.DataFrame, allow_new_levels: bool) -> _Rows:
+    keys = curve_keys(fit, frame)
+    st = fit.structure
+    if st.pooling == "complete":
+        n = len(keys)
+        return _Rows(keys, np.zeros(n, dtype=np.int64), np.zeros((1, 0), dtype=np.int64), [],
+                     [[] for _ in fit.group_cols], [KIND_FITTED] * n)
+    unknown = sorted({(g, k[j]) for k in keys for j, g in enumerate(fit.group_cols)
+                      if k[j] not in fit.levels[g]})
+    if unknown and not allow_new_levels:
+        g, lab = unknown[0]
+        raise ValueError(
+            f"group column {g!r} has label {lab!r} not seen in training; known labels: "
+            f"{fit.levels[g]} (allow new levels to predict it from the population)"
+        )
+    if unknown and st.pooling == "none":
+        g, lab = unknown[0]
+        raise ValueError(
+            f"group column {g!r} has label {lab!r} not seen in training, and a fit with "
+            "pooling='none' has no population to draw a new level from"
+        )
+    index = {c: i for i, c in enumerate(fit.curves)}
+    new_levels: list[list[str]] = [[] for _ in fit.group_cols]
+    for g, lab in unknown:
+        new_levels[fit.group_cols.index(g)].append(lab)
+    level_pos = [
+        {lab: i for i, lab in enumerate(list(fit.levels[g]) + new_levels[j])}
+        for j, g in enumerate(fit.group_cols)
+    ]
+    new_curves: list[tuple[str, ...]] = []
+    curve_all = np.empty(len(keys), dtype=np.int64)
+    kinds = []
+    for i, k in enumerate(keys):
+        if k in index:
+            curve_all[i] = index[k]
+            kinds.append(KIND_FITTED)
+            continue
+        if k not in new_curves:
+            if st.pooling == "none":
+                raise ValueError(
+                    f"curve {curve_label(fit.group_cols, k)} was not fitted, and a fit with "
+                    "pooling='none' cannot predict curves it did not fit"
+                )
+            new_curves.append(k)
+        curve_all[i] = len(fit.curves) + new_curves.index(k)
+        new = any(k[j] in new_levels[j] for j in range(len(k)))
+        kinds.append(KIND_NEW_LEVEL if new else KIND_COMBINATION)
+    fitted_levels = np.asarray(
+        [[level_pos[j][c[j]] for j in range(len(c))] for c in fit.curves], dtype=np.int64
+    ).reshape(len(fit.curves), len(fit.group_cols))
+    extra = np.asarray(
+        [[level_pos[j][c[j]] for j in range(len(c))] for c in new_curves], dtype=np.int64
+    ).reshape(len(new_curves), len(fit.group_cols))
+    return _Rows(keys, curve_all, np.vstack([fitted_levels, extra]), new_curves, new_levels,
+                 kinds)
+
+
+def _distance(fit: Any, x: np.ndarray, rows: _Rows, frame: pd.DataFrame) -> tuple:
+    law = fit.law
+    pos = [law.inputs.index(s) for s in law.scales]
+    lx = np.log10(x[:, pos])
+    if fit.run_col:
+        run_lab, _ = group_labels(frame, fit.run_col, "run") if fit.run_col in frame.columns \
+            else (np.array([""] * len(frame), dtype=object), False)
+        known = {r: i for i, r in enumerate(fit.runs)}
+        unit = np.array([known.get(str(r), -1) for r in run_lab])
+        curve_of_run = np.asarray(fit.run_curve)
+        unit = np.where(
+            (unit >= 0) & (curve_of_run[np.maximum(unit, 0)] == rows.curve_all), unit, -1
+        )
+    else:
+        unit = np.where(rows.curve_all < len(fit.curves), rows.curve_all, -1)
+    decades, back = extrapolation_distance(fit.distance, lx, unit)
+    x0 = x.copy()
+    x0[:, pos] = x[:, pos] * 10.0 ** back
+    return decades, x0, unit
+
+
+def _check_units(fit: Any, frame: pd.DataFrame, x: np.ndarray, max_decades: float) -> None:
+    train = np.log10(_arviz.group_var(fit.idata, "constant_data", "x"))
+    lo, hi = train.min(axis=0), train.max(axis=0)
+    lx = np.log10(x)
+    for k, col in enumerate(fit.x_cols):
+        out = np.maximum(lx[:, k] - hi[k], lo[k] - lx[:, k])
+        if (out > max_decades).any():
+            i = int(np.argmax(out))
+            raise ValueError(
+                f"input column {col!r} value {x[i, k]:.3g} is {out[i]:.1f} decades outside the "
+                f"fitted range [{10 ** lo[k]:.3g}, {10 ** hi[k]:.3g}]; check that its units "
+                f"match the training data (max_decades={max_decades:g})"
+            )
+
+
+def _pred_structure(fit: Any, rows: _Rows, drift: bool, params: bool) -> Structure:
+    return replace(
+        fit.structure,
+        n_new_levels=tuple(len(v) for v in rows.new_levels),
+        n_new_curves=len(rows.new_curves),
+        predict=True,
+        extras={"drift": drift, "params": params},
+    )
+
+
+_SITES = ("curve_log_mu", "log_mu", "log_y")
+
+
+def _prediction_program(structure: Structure) -> Any:
+    """Jitted: posterior draws + rows -> dict of per-row sites, each ``(draws, rows)``."""
+    names = list(_SITES)
+    if structure.extras.get("params"):
+        names += [f"theta_{p}" for p in structure.law.params] + ["sigma_row"]
+        if structure.extras.get("drift"):
+            names += ["xi_row"]
+
+    def build() -> Any:
+        model = partial(scaling_model, structure=structure)
+
+        def one(sample: Mapping[str, jnp.ndarray], key: jax.Array, data: Any, pred: Any) -> Any:
+            tr = handlers.trace(handlers.seed(handlers.substitute(model, data=sample), key))
+            t = tr.get_trace(data=data, pred=pred)
+            return {k: t[k]["value"] for k in names}
+
+        def run(samples: Any, base_key: jax.Array, data: Any, pred: Any) -> Any:
+            n = jax.tree.leaves(samples)[0].shape[0]
+            keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(jnp.arange(n))
+            return jax.vmap(one, in_axes=(0, 0, None, None))(samples, keys, data, pred)
+
+        return jax.jit(run)
+
+    return _program("predict", structure.key(), build)
+
+
+def _inputs(fit: Any, frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([numeric_column(frame, c, "input") for c in fit.x_cols])
+
+
+def _row_hashes(keys: list, x: np.ndarray) -> np.ndarray:
+    return np.array(
+        [_hash("|".join(k) + "|" + ",".join(f"{v:.17g}" for v in xi)) for k, xi in zip(keys, x,
+                                                                                        strict=True)],
+        dtype=np.uint32,
+    )
+
+
+def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
+         max_decades: float, params: bool = False) -> tuple:
+    """Draws of the per-row sites ``(draws, rows)`` by name, and row info."""
+    seed = check_seed(seed)
+    if len(frame) == 0:
+        raise ValueError("prediction data has no rows")
+    x = _inputs(fit, frame)
+    _check_units(fit, frame, x, max_decades)
+    rows = _map_rows(fit, frame, allow_new_levels)
+    decades, x0, unit = _distance(fit, x, rows, frame)
+    drift = _arviz.has_var(fit.idata, "posterior", "disc_tau")
+    structure = _pred_structure(fit, rows, drift, params)
+    program = _prediction_program(structure)
+    labels = [curve_label(fit.group_cols, k) for k in
+              (list(fit.curves) + rows.new_curves if fit.structure.pooling != "complete"
+               else [("*",) * len(fit.group_cols)])]
+    curve_hash = np.array([_hash(lab) for lab in labels], dtype=np.uint32)
+    if fit.run_col:  # the drift direction is shared along a run
+        run_text = [fit.runs[u] if u >= 0 else f"new run of {labels[c]}"
+                    for u, c in zip(unit, rows.curve_all, strict=True)]
+        unit_names = list(dict.fromkeys(run_text))
+        row_unit = np.array([unit_names.index(t) for t in run_text], dtype=np.int64)
+        unit_hash = np.array([_hash(t) for t in unit_names], dtype=np.uint32)
+    else:
+        row_unit, unit_hash = rows.curve_all, curve_hash
+    level_hash = tuple(
+        np.array([_hash(f"{g}={lab}") for lab in rows.new_levels[j]], dtype=np.uint32)
+        for j, g in enumerate(fit.group_cols)
+    )
+    new_curve_hash = np.array(
+        [_hash(curve_label(fit.group_cols, k)) for k in rows.new_curves], dtype=np.uint32
+    )
+    posterior = _posterior(fit)
+    base = jax.random.PRNGKey(seed % (2**32))
+    cond = fit.conditioning
+    n = len(frame)
+    outs = []
+    for lo in range(0, n, _CHUNK):
+        hi = min(n, lo + _CHUNK)
+        size = bucket(hi - lo)
+        padded = pad_rows(
+            {
+                "x": x[lo:hi],
+                "x0": x0[lo:hi],
+                "curve_idx": rows.curve_all[lo:hi],
+                "row_unit": row_unit[lo:hi],
+                "decades": decades[lo:hi],
+                "row_hash": _row_hashes(rows.keys[lo:hi], x[lo:hi]),
+            },
+            size,
+            {"x": 1.0, "x0": 1.0},
+        )
+        data = {
+            "x": padded["x"],
+            "curve_idx": padded["curve_idx"].astype(np.int64),
+            "mask": np.ones(size, dtype=bool),
+            "curve_levels": rows.curve_levels,
+            "log_x_ref": np.asarray(cond.log_x_ref, dtype=np.float64),
+            "log_y_ref": np.asarray(cond.log_y_ref, dtype=np.float64),
+            "input_offset": cond.input_offset.astype(np.float64),
+        }
+        pred = {
+            "drift": drift,
+            "x0": padded["x0"],
+            "decades": padded["decades"],
+            "row_curve": padded["row_unit"].astype(np.int64),
+            "curve_hash": unit_hash,
+            "row_hash": padded["row_hash"].astype(np.uint32),
+            "new_curve_hash": new_curve_hash,
+            "level_hash": level_hash,
+        }
+        out = program(posterior, base, data, _static_free(pred))
+        outs.append({k: np.asarray(v)[:, : hi - lo] for k, v in out.items()})
+    sites = {k: np.concatenate([o[k] for o in outs], axis=1) for k in outs[0]}
+    labels_rows = [curve_label(fit.group_cols, k) if fit.structure.pooling != "complete"
+                   else "all" for k in rows.keys]
+    info = {"labels": labels_rows, "kinds": rows.kinds, "decades": decades, "x0": x0,
+            "unit": unit, "curve_all": rows.curve_all}
+    if drift and params:
+        sites["tau"] = posterior["disc_tau"]
+        sites["bias"] = posterior["disc_bias"]
+    return sites, info
+
+
+def _static_free(pred: dict) -> dict:
+    """The prediction block without its Python flag (the flag is part of the structure)."""
+    return {k: v for k, v in pred.items() if k != "drift"}
+
+
+def predictive_draws(
+    fit: Any,
+    data: pd.DataFrame | str | PathLike[str],
+    *,
+    seed: int = 0,
+    allow_new_levels: bool = True,
+    max_decades: float = 6.0,
+) -> PredictiveDraws:
+    """Draws of the curve, the expected value and a new observation at each requested row.
+
+    Parameters
+    ----------
+    fit : ScalingFit
+        A fitted model (or a per-curve choice of laws, :class:`~bayes_scaling.FormFit`).
+    data : DataFrame or CSV path
+        Rows with the fit's group and input columns (other columns are kept and ignored).
+    seed : int
+        Seed for new-level effects, drift and observation noise.
+    allow_new_levels : bool
+        If False, a label not seen in training raises instead of being drawn from the population.
+    max_decades : float
+        Inputs further than this many decades outside the training range raise a ``ValueError``
+        (usually a unit mismatch, e.g. billions vs raw counts).
+
+    Returns
+    -------
+    PredictiveDraws
+    """
+    if hasattr(fit, "components"):
+        return fit.predictive_draws(data, seed=seed, allow_new_levels=allow_new_levels,
+                                    max_decades=max_decades)
+    frame = read_table(data, what="prediction data").copy()
+    sites, info = _run(fit, frame, seed, allow_new_levels, max_decades)
+    return PredictiveDraws(
+        frame,
+        np.exp(sites["curve_log_mu"]),
+        np.exp(sites["log_mu"]),
+        np.exp(sites["log_y"]),
+        info["labels"],
+        info["kinds"],
+        info["decades"],
+        info["x0"],
+    )
+
+
+def parameter_draws(
+    fit: Any, data: pd.DataFrame, *, seed: int = 0, allow_new_levels: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Per-row draws of the law's reference parameters, noise, drift direction and drift.
+
+    Returns ``(sites, info)``: ``sites`` has ``theta_<param>`` (reference values: evaluate the
+    law at ``x * exp(-input_offset)``), ``sigma_row``, and with a drift ``xi_row`` ``(draws,
+    rows)`` plus ``tau`` and ``bias`` ``(draws,)``; ``info`` has row labels, kinds, distances.
+    Used by the decisions (allocation, tuning) to evaluate the law on their own grids with the
+    same draws as :func:`predictive_draws`.
+    """
+    frame = read_table(data, what="prediction data").copy()
+    return _run(fit, frame, seed, allow_new_levels, np.inf, params=True)
+
+
+def _note_new_levels(kinds: Sequence[str], labels: Sequence[str]) -> None:
+    new = sorted({lab for lab, k in zip(labels, kinds, strict=True) if k != KIND_FITTED})
+    if new:
+        shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+        warnings.warn(
+            f"predicted from the population, not fitted: {shown} (labels are compared as "
+            "text: '01' is not '1')",
+            NewLevelWarning,
+            stacklevel=3,
+        )
+
+
+class NewLevelWarning(UserWarning):
+    """Some requested curves were not fitted and are predicted from the population."""
+
+
 def predict(
-    fit: ScalingFit,
+    fit: Any,
     data: pd.DataFrame | str | PathLike[str],
     prob: float | Sequence[float] = 0.9,
     *,
@@ -366,35 +505,76 @@ def predict(
 ) -> pd.DataFrame:
     """Posterior predictive summary, one row per requested row in the caller's order.
 
-    Columns: the requested columns, ``curve``, ``kind`` and ``extrapolation_decades``, then for a
-    **new observation** ``mean``, ``median``, ``lower``, ``upper`` (central interval at the first
-    ``prob``; including the extrapolation discrepancy when the fit has one: the honest interval)
-    and for the **expected curve** of the law (parameter uncertainty only) the same with a
-    ``curve_`` prefix. With several
-    probabilities, ``lower_<pct>``/``upper_<pct>`` columns are added for each.
+    Columns: the requested columns, ``curve``, ``kind``, ``extrapolation_decades``; for a **new
+    run** ``mean``, ``median``, ``lower``, ``upper`` (central interval at the first ``prob``,
+    with the extrapolation drift: the honest interval); for the **expected curve of the law**
+    (parameter uncertainty only) the same with a ``curve_`` prefix; and ``mean_note`` where a
+    heavy-tailed predictive puts the mean outside its own interval. With several probabilities,
+    ``lower_<pct>``/``upper_<pct>`` columns are added for each.
 
-    Parameters
-    ----------
-    fit : ScalingFit
-        A fitted model.
-    data : DataFrame or CSV path
-        Rows with the fit's group and scale columns.
-    prob : float or list of float
-        Central interval probabilities.
-    seed, allow_new_levels, max_decades
-        See :func:`predictive_draws`.
+    Raises
+    ------
+    ValueError
+        If the request already has one of the output columns (they would be overwritten).
     """
     probs = check_probs(prob)
-    d = predictive_draws(
-        fit, data, seed=seed, allow_new_levels=allow_new_levels, max_decades=max_decades
-    )
+    frame = read_table(data, what="prediction data")
+    clash = [c for c in frame.columns if c in OUTPUT_COLUMNS or str(c).startswith(
+        ("lower_", "upper_", "curve_lower_", "curve_upper_"))]
+    if clash:
+        raise ValueError(
+            f"prediction data already has column(s) {clash}, which predict writes; rename or "
+            "drop them"
+        )
+    d = predictive_draws(fit, frame, seed=seed, allow_new_levels=allow_new_levels,
+                         max_decades=max_decades)
+    _note_new_levels(d.kind, d.curve_label)
     out = d.frame.copy()
     out["curve"] = d.curve_label
     out["kind"] = d.kind
     out["extrapolation_decades"] = d.decades
-    for name, col in {
-        **summarise(d.observed, probs),
-        **summarise(d.curve, probs, "curve_"),
-    }.items():
+    stats = {**summarise(d.observed, probs), **summarise(d.curve, probs, "curve_")}
+    for name, col in stats.items():
         out[name] = col
+    outside = (out["mean"] < out["lower"]) | (out["mean"] > out["upper"])
+    out["mean_note"] = np.where(
+        outside, "heavy upper tail: the mean lies outside the interval; use the median", ""
+    )
     return out
+
+
+def curve_parameters(
+    fit: Any, keys: Sequence[tuple[str, ...]], *, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Law parameters (user's units) of the curves ``keys``: ``{param: (draws, len(keys))}``.
+
+    Fitted curves use their posterior; unseen ones are drawn from the hierarchy, with the same
+    draws as :func:`predictive_draws` under the same seed.
+    """
+    from bayes_scaling.model import _natural, _transform
+
+    frame = pd.DataFrame(
+        {g: [k[j] for k in keys] for j, g in enumerate(fit.group_cols)}, index=range(len(keys))
+    )
+    for j, c in enumerate(fit.x_cols):
+        frame[c] = float(np.exp(fit.log_x_ref[j]))
+    sites, _ = parameter_draws(fit, frame, seed=seed)
+    st = fit.structure
+    u = {p: _transform(st.priors[p]).inv(jnp.asarray(sites[f"theta_{p}"])) for p in fit.law.params}
+    cond = fit.conditioning
+    refs = {name: cond.log_x_ref[k] for k, name in enumerate(fit.law.inputs)}
+    refs["y"] = cond.log_y_ref
+    return {k: np.asarray(v) for k, v in _natural(st, u, refs).items()}
+
+
+def pointwise_loglik(
+    structure: Structure, posterior: Mapping[str, np.ndarray], data: Any, log_y: np.ndarray
+) -> np.ndarray:
+    """Log density of every (padded) training row under every draw: ``(chains, draws, rows)``."""
+    from numpyro.infer.util import log_likelihood
+
+    model = partial(scaling_model, structure=structure)
+    names = [k for k in posterior if not k.startswith("disc_")]
+    samples = {k: jnp.asarray(posterior[k]) for k in names}
+    ll = log_likelihood(model, samples, batch_ndims=2, data=data, log_y=jnp.asarray(log_y))
+    return np.asarray(ll["log_y"])

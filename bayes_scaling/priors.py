@@ -20,6 +20,9 @@ import numpyro.distributions as dist
 
 __all__ = ["Prior", "as_prior", "merge_priors"]
 
+UNITS = ("user", "data")
+_POSITIVE = frozenset({"HalfNormal", "HalfCauchy", "Gamma", "LogNormal", "Exponential"})
+
 # family -> (numpyro class, ordered argument names)
 _FAMILIES: dict[str, tuple[type, tuple[str, ...]]] = {
     "Normal": (dist.Normal, ("loc", "scale")),
@@ -45,6 +48,14 @@ class Prior:
         ``LogNormal``, ``Exponential``, ``Uniform``, ``TruncatedNormal``.
     note : str
         Free text recorded with the fit (for example where a default comes from).
+    units : {"user", "data"}
+        ``"user"`` (default): the prior is on the parameter in the user's units. ``"data"``: on
+        the parameter measured at the data's reference point (the geometric means of the inputs
+        and of the metric): an amplitude ``B`` of ``B / N**alpha`` becomes ``B / N_ref**alpha``
+        divided by ``y_ref``, a floor ``E`` becomes ``E / y_ref``, a scale such as ``N_c`` becomes
+        ``N_c / N_ref``. Data-unit priors make one prior fit any units (the built-in laws use
+        them); the law must be scale-covariant in that parameter (see
+        :mod:`bayes_scaling.laws`).
     **kwargs
         The family's arguments, e.g. ``loc`` and ``scale``.
 
@@ -57,8 +68,11 @@ class Prior:
     dist: str
     args: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    units: str = "user"
 
-    def __init__(self, dist: str, note: str = "", **kwargs: float) -> None:
+    def __init__(self, dist: str, note: str = "", units: str = "user", **kwargs: float) -> None:
+        if units not in UNITS:
+            raise ValueError(f"prior units must be one of {UNITS}, got {units!r}")
         if dist not in _FAMILIES:
             raise ValueError(f"unknown prior family {dist!r}; expected one of {sorted(_FAMILIES)}")
         _, names = _FAMILIES[dist]
@@ -86,6 +100,7 @@ class Prior:
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "note", note)
+        object.__setattr__(self, "units", units)
 
     def to_numpyro(self) -> dist.Distribution:
         """Return the NumPyro distribution."""
@@ -95,6 +110,8 @@ class Prior:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable description."""
         out: dict[str, Any] = {"dist": self.dist, **self.args}
+        if self.units != "user":
+            out["units"] = self.units
         if self.note:
             out["note"] = self.note
         return out
@@ -107,7 +124,52 @@ class Prior:
             raise ValueError(f"prior dict needs a 'dist' key naming the family, got {d!r}")
         family = d.pop("dist")
         note = d.pop("note", "")
-        return cls(family, note=note, **d)
+        units = d.pop("units", "user")
+        return cls(family, note=note, units=units, **d)
+
+    @property
+    def positive(self) -> bool:
+        """Whether the prior's support is the positive half-line (sampled on the log scale)."""
+        if self.dist in _POSITIVE:
+            return True
+        if self.dist == "TruncatedNormal":
+            return self.args.get("low", -math.inf) >= 0 and "high" not in self.args
+        if self.dist == "Uniform":
+            return False
+        return False
+
+    @property
+    def sd(self) -> float:
+        """Standard deviation of the prior on its sampling scale (log scale when positive)."""
+        a = self.args
+        if self.dist in ("Normal", "LogNormal", "TruncatedNormal"):
+            return a["scale"]
+        if self.dist == "StudentT":
+            return a["scale"] * (math.sqrt(a["df"] / (a["df"] - 2)) if a["df"] > 2 else 3.0)
+        if self.dist == "Uniform":
+            return (a["high"] - a["low"]) / math.sqrt(12)
+        return 1.0  # positive families on the log scale: about one e-fold
+
+    @property
+    def center(self) -> float:
+        """A central value on the natural scale (median where known), for starting points."""
+        a = self.args
+        if self.dist in ("Normal", "StudentT"):
+            return a["loc"]
+        if self.dist == "LogNormal":
+            return math.exp(a["loc"])
+        if self.dist == "HalfNormal":
+            return 0.674 * a["scale"]
+        if self.dist == "HalfCauchy":
+            return a["scale"]
+        if self.dist == "Gamma":
+            return a["concentration"] / a["rate"]
+        if self.dist == "Exponential":
+            return math.log(2) / a["rate"]
+        if self.dist == "Uniform":
+            return 0.5 * (a["low"] + a["high"])
+        lo, hi = a.get("low", -math.inf), a.get("high", math.inf)
+        return min(max(a["loc"], lo + 1e-3 if math.isfinite(lo) else a["loc"]), hi)
 
     def widen(self, factor: float) -> Prior:
         """Return the same prior with its scale-like arguments multiplied by ``factor``."""
@@ -115,14 +177,14 @@ class Prior:
         for k in ("scale",):
             if k in args:
                 args[k] *= factor
-        if self.dist == "Gamma":  # keep the mean, scale the sd by factor
-            args["concentration"] /= factor**2
-            args["rate"] /= factor**2
-        return Prior(self.dist, note=self.note, **args)
+        if self.dist == "Gamma":  # scale the distribution: mean and sd times factor
+            args["rate"] /= factor
+        return Prior(self.dist, note=self.note, units=self.units, **args)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
-        return f"Prior({self.dist!r}, {inner})"
+        units = ", units='data'" if self.units == "data" else ""
+        return f"Prior({self.dist!r}, {inner}{units})"
 
 
 def as_prior(name: str, value: Any) -> Prior:

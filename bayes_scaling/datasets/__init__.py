@@ -48,6 +48,14 @@ DATASETS: dict[str, str] = {
         "Li et al. 2025 Step Law runs (33 cells): dense and mixture-of-experts LMs, best smoothed "
         "training loss over the learning-rate x batch sweep per (active params, tokens)"
     ),
+    "llama3_isoflop": (
+        "Llama 3 (2024) Fig. 2 IsoFLOP points, digitised (133 rows): C FLOP (6e18-1e22), D "
+        "tokens, N = C/(6D), loss (validation NLL, units as plotted)"
+    ),
+    "bnsl_addition": (
+        "Caballero et al. 2023 4-digit addition (17 rows): test loss against training-set size "
+        "(data); a flat start, then a sharp break; 'train' = the paper's fitting points"
+    ),
     "revisiting_lang": (
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
         "removed (712 rows): NMT, LM and BIG-bench curves vs seen examples, official split"

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from typing import Any
+
 from bayes_scaling.datasets import load_dataset
-from bayes_scaling.estimator import ScalingFit, ScalingLaw
+from bayes_scaling.fit import ScalingLaw
 
 __all__ = ["run_demo"]
 
@@ -23,7 +25,7 @@ def run_demo(
     seed: int = 0,
     fast: bool = False,
     progress: bool | None = None,
-) -> tuple[ScalingFit, pd.DataFrame]:
+) -> tuple[Any, pd.DataFrame]:
     """Fit the five NMT architectures of the Revisiting benchmark on its official training split.
 
     Predicts the held-out largest runs (2x beyond the data) and 10x / 100x further, prints the
@@ -44,9 +46,10 @@ def run_demo(
     print(
         f"Revisiting Neural Scaling Laws, NMT: {len(train)} training runs of "
         f"{train['architecture'].nunique()} architectures, {len(held)} held out "
-        "(official split). Law: L = E + A * n^-alpha, partially pooled over architecture."
+        "(official split). Law: auto (power, saturating and M4, weighed per architecture by "
+        "how well each predicts the curve's last points), partially pooled over architecture."
     )
-    fit = ScalingLaw("saturating").fit(
+    fit = ScalingLaw().fit(
         train,
         x="seen_examples",
         y="loss",
@@ -58,7 +61,13 @@ def run_demo(
         progress=progress,
         warn=False,
     )
-    print(f"diagnostics: {fit.diagnostics}")
+    print(fit)
+    report = fit.check(warn=False)
+    print(f"checks: {report}")
+    if hasattr(fit, "components"):
+        print("law weights per architecture:")
+        w = fit.table.pivot(index="curve", columns="law", values="weight")
+        print(w.to_string(float_format=lambda v: f"{v:.2f}"))
     if fit.discrepancy is not None:
         print(fit.discrepancy.summary())
     print()
@@ -98,7 +107,7 @@ def run_demo(
     import matplotlib
 
     matplotlib.use("Agg")
-    from bayes_scaling.plotting import plot_curves
+    from bayes_scaling.plots import plot_curves
 
     ax = plot_curves(fit, held, extend=100.0, seed=seed)
     png = out_dir / f"demo_{dataset}.png"
@@ -109,13 +118,14 @@ def run_demo(
     return fit, pred
 
 
-def level_summary(fit: ScalingFit) -> str:
+def level_summary(fit: Any) -> str:
     """One line per architecture: the exponent's median and 90% interval."""
     from bayes_scaling.summaries import level_table
 
+    fit = getattr(fit, "main", fit)
     t = level_table(fit, 0.9, "architecture")
     t = t[t["param"] == "alpha"]
-    lines = ["\nexponent alpha by architecture (median [90% interval]):"]
+    lines = [f"\nexponent alpha by architecture, {fit.law.name} law (median [90% interval]):"]
     lines += [
         f"  {r.level:<28s} {r.median:.3f} [{r.lower:.3f}, {r.upper:.3f}]" for r in t.itertuples()
     ]

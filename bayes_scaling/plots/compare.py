@@ -1,6 +1,6 @@
 """Comparison plots: levels of a factor, their differences, priors, and where curves cross.
 
-Free functions ``plot_x(fit, ..., ax=None) -> Axes`` like those of :mod:`bayes_scaling.plotting`.
+Free functions ``plot_x(fit, ..., ax=None) -> Axes``.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from bayes_scaling import _arviz
-from bayes_scaling.compare import compare_levels, crossover_curves, crossover_from_curves
-from bayes_scaling.estimator import ScalingFit
-from bayes_scaling.plotting import _log_axes
-from bayes_scaling.predict import check_probs
+from typing import Any
+
+from bayes_scaling.compare.levels import compare_levels, crossover_curves, crossover_from_curves
+from bayes_scaling.plots._style import log_axes, new_axes
+from bayes_scaling.predict import central_interval, check_probs
 from bayes_scaling.summaries import level_draws
 
 __all__ = ["plot_forest", "plot_pairwise", "plot_prior_posterior", "plot_crossover"]
 
 
 def plot_forest(
-    fit: ScalingFit,
+    fit: Any,
     factor: str,
     param: str = "alpha",
     *,
@@ -36,8 +36,7 @@ def plot_forest(
     ``prob`` interval of a new level's value).
     """
     cmp = compare_levels(fit, factor, param, prob)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.5 * len(cmp.levels) + 1.5))
+    ax = new_axes(ax, (6.5, 0.5 * len(cmp.levels) + 1.5))
     y = np.arange(len(cmp.levels))[::-1]
     t = cmp.levels
     ax.errorbar(
@@ -58,7 +57,7 @@ def plot_forest(
 
 
 def plot_pairwise(
-    fit: ScalingFit,
+    fit: Any,
     factor: str,
     param: str = "alpha",
     *,
@@ -67,8 +66,7 @@ def plot_pairwise(
 ) -> Axes:
     """Posterior of every pairwise difference ``param(a) - param(b)``, labelled with P(a > b)."""
     pairs = compare_levels(fit, factor, param, prob).pairs
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.45 * len(pairs) + 1.5))
+    ax = new_axes(ax, (7, 0.45 * len(pairs) + 1.5))
     y = np.arange(len(pairs))[::-1]
     colors = np.where(pairs["lower"] > 0, "C2", np.where(pairs["upper"] < 0, "C3", "0.4"))
     for yi, (_, r), c in zip(y, pairs.iterrows(), colors, strict=True):
@@ -91,7 +89,7 @@ def plot_pairwise(
 
 
 def plot_prior_posterior(
-    fit: ScalingFit,
+    fit: Any,
     param: str = "alpha",
     *,
     factor: str | None = None,
@@ -105,23 +103,35 @@ def plot_prior_posterior(
     drawn against the prior of the population mean. Where the posterior is much narrower than
     the prior, the data speak; where they overlap, the prior does.
     """
-    spec = {p.name: p for p in fit.law.params}
-    if param not in spec:
+    from bayes_scaling.model import _natural, _transform
+
+    fit = getattr(fit, "main", fit)
+    if param not in fit.law.params:
         raise ValueError(
-            f"param {param!r} is not a parameter of law {fit.law.name!r}: {list(spec)}"
+            f"param {param!r} is not a parameter of law {fit.law.name!r}: {list(fit.law.params)}"
         )
-    p = spec[param]
     import jax
 
-    prior = np.asarray(
-        fit.priors[p.linked].to_numpyro().sample(jax.random.PRNGKey(seed), (n_draws,))
-    )
-    prior = p.to_natural(prior.astype(np.float64))
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 4.0))
+    pr = fit.structure.priors[param]
+    prior = np.asarray(pr.to_numpyro().sample(jax.random.PRNGKey(seed), (n_draws,)), float)
+    ax = new_axes(ax, (6.5, 4.0))
+    data_units = pr.units == "data" and param in fit.conditioning.covariance.shifts
     if factor is None:
-        post = {"population": p.to_natural(_arviz.stacked(fit.idata, f"mu_{p.linked}"))}
+        mu = {pl.name: fit.draws(f"mu_{pl.name}") for pl in fit.structure.plans}
+        if data_units:  # compare on the prior's own scale: the value at the reference point
+            value = np.asarray(_transform(pr)(mu[param]))
+        else:
+            cond = fit.conditioning
+            refs = {n: cond.log_x_ref[k] for k, n in enumerate(fit.law.inputs)}
+            refs["y"] = cond.log_y_ref
+            value = np.asarray(_natural(fit.structure, mu, refs)[param])
+        post = {"population": value}
     else:
+        if data_units:
+            raise ValueError(
+                f"the prior of {param!r} is in data units; compare levels on the population "
+                "scale (factor=None) or use compare_levels"
+            )
         draws = level_draws(fit, factor, param)
         post = {lev: draws[:, j] for j, lev in enumerate(fit.levels[factor])}
     allv = np.concatenate([*post.values()])
@@ -139,7 +149,7 @@ def plot_prior_posterior(
     )
     for j, (name, v) in enumerate(post.items()):
         ax.hist(v, bins=bins, density=True, histtype="step", lw=1.6, color=f"C{j % 10}", label=name)
-    ax.set_xlabel(param)
+    ax.set_xlabel(f"{param} (reference-point value, data units)" if data_units else param)
     ax.set_ylabel("density")
     ax.set_title(f"{param}: prior vs posterior", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
@@ -147,7 +157,7 @@ def plot_prior_posterior(
 
 
 def plot_crossover(
-    fit: ScalingFit,
+    fit: Any,
     a: Mapping[str, str],
     b: Mapping[str, str],
     x_range: tuple[float, float],
@@ -186,10 +196,9 @@ def plot_crossover(
     grid, ca, cb = crossover_curves(fit, a, b, x_range, n_grid=n_grid, seed=seed)
     res = crossover_from_curves(grid, ca, cb, prob)
     x = fit.x_cols[0]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
+    ax = new_axes(ax, (7, 4.5))
     for j, (labels, curve) in enumerate(((a, ca), (b, cb))):
-        lo, med, hi = np.quantile(curve, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
+        lo, med, hi = central_interval(curve, prob)
         name = " / ".join(str(labels[g]) for g in fit.group_cols)
         ax.fill_between(grid, lo, hi, color=f"C{j}", alpha=0.25, lw=0)
         ax.plot(grid, med, color=f"C{j}", lw=1.8, label=name)
@@ -203,7 +212,7 @@ def plot_crossover(
         ax.axvspan(res["x_lower"], res["x_upper"], color="0.5", alpha=0.15, lw=0)
         ax.axvline(res["x_median"], color="0.3", ls="--", lw=1.2, label="crossover (median)")
         title += f"; crossover {res['x_median']:.3g} [{res['x_lower']:.3g}, {res['x_upper']:.3g}]"
-    _log_axes(ax)
+    log_axes(ax)
     ax.set_xlabel(x)
     ax.set_ylabel(fit.y_col)
     ax.set_title(title, fontsize=9)

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling import _arviz
-from bayes_scaling.backtest import score_log_draws
-from bayes_scaling.data import as_columns, numeric_column, read_table
-from bayes_scaling.estimator import ScalingFit, ScalingLaw
+from bayes_scaling.data import as_columns, curve_label, numeric_column, read_table
+from bayes_scaling.evaluation.backtest import score_log_draws
+from bayes_scaling.fit import ScalingFit, ScalingLaw
 from bayes_scaling.laws import get_law
-from bayes_scaling.predict import check_probs, curve_theta, predictive_draws, summarise
+from bayes_scaling.predict import check_probs, curve_parameters, predictive_draws, summarise
 
 __all__ = [
     "PoolingPayoff",
@@ -159,9 +159,10 @@ def pooling_payoff(
     if len(x_cols) != 1:
         raise ValueError(f"pooling_payoff needs one scale column, got {list(x_cols)}")
     law = get_law(model.law)
-    spec = {p.name: p for p in law.params}
-    if param not in spec:
-        raise ValueError(f"param {param!r} is not a parameter of law {law.name!r}: {list(spec)}")
+    if param not in law.params:
+        raise ValueError(
+            f"param {param!r} is not a parameter of law {law.name!r}: {list(law.params)}"
+        )
     dropped = thin_level(frame, x_cols[0], group_cols, factor, level, keep)
     train, test = frame[~dropped], frame[dropped]
     kw = dict(chains=chains, warmup=warmup, draws=draws, seed=seed, warn=False)
@@ -178,7 +179,7 @@ def pooling_payoff(
 
     test_keys = curve_keys(test)
     keys = list(dict.fromkeys(test_keys))
-    names = [" / ".join(f"{g}={v}" for g, v in zip(group_cols, k, strict=True)) for k in keys]
+    names = [curve_label(group_cols, k) for k in keys]
     held = {k: np.array([t == k for t in test_keys]) for k in keys}
     train_keys = curve_keys(train)
     n_train = {k: train_keys.count(k) for k in keys}
@@ -188,8 +189,7 @@ def pooling_payoff(
     ref_median = None
     for name in ("reference", "partial", "none") if reference else ("partial", "none"):
         f = fits[name]
-        theta, _ = curve_theta(f, keys, seed)
-        stats = summarise(spec[param].to_natural(theta[spec[param].linked]), [prob])
+        stats = summarise(curve_parameters(f, keys, seed=seed)[param], [prob])
         lo, med, hi = stats["lower"], stats["median"], stats["upper"]
         if name == "reference":
             ref_median = med

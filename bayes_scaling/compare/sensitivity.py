@@ -15,17 +15,28 @@ from os import PathLike
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.estimator import ScalingLaw
-from bayes_scaling.laws import get_law
+from bayes_scaling.fit import ScalingLaw
+from bayes_scaling.laws import Law, detect_covariance, get_law
 from bayes_scaling.predict import check_probs
 
-__all__ = ["prior_sensitivity", "exponent_prior_names"]
+__all__ = ["prior_sensitivity", "exponent_prior_names", "exponent_params"]
+
+
+def exponent_params(law: Law) -> list[str]:
+    """The law's exponents: parameters that scale an input's reference amplitude (``alpha`` in
+    ``B / N**alpha``), found from the law's scale covariance, or else positive parameters that
+    are never moved to the reference point (unit-free)."""
+    cov = detect_covariance(law)
+    mult = {s.multiplier for v in cov.shifts.values() for s in v if s.multiplier}
+    if mult:
+        return [p for p in law.params if p in mult]
+    return [p for p in law.params if law.positive(p) and p not in cov.shifts]
 
 
 def exponent_prior_names(model: ScalingLaw, data: pd.DataFrame, x, y, groups) -> list[str]:  # noqa: ANN001
     """Prior names of the exponent parameters (population means and effect spreads)."""
     law = get_law(model.law)
-    exps = [p.linked for p in law.params if p.name.startswith(("alpha", "beta"))]
+    exps = exponent_params(law)
     priors = model.prior_names(data, x, y, groups)
     return [n for n in priors if any(n == e or n.startswith(e + "_sd") for e in exps)]
 

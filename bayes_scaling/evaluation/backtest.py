@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.baselines import fit_least_squares
 from bayes_scaling.data import as_columns, numeric_column, read_table
-from bayes_scaling.estimator import ScalingFit, ScalingLaw
-from bayes_scaling.predict import predictive_draws
+from bayes_scaling.evaluation.baselines import fit_least_squares
+from bayes_scaling.fit import ScalingLaw
+from bayes_scaling.predict import central_interval, predictive_draws
 
 __all__ = ["BacktestReport", "backtest", "split_mask", "score_log_draws", "PROBS"]
 
@@ -114,10 +114,10 @@ def score_log_draws(
     out: dict[str, np.ndarray] = {"median": np.exp(np.median(s, axis=0))}
     for p in probs:
         pct = f"{100 * p:g}"
-        lo, hi = np.quantile(s, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        lo, _, hi = central_interval(s, p)
         out[f"lower_{pct}"], out[f"upper_{pct}"] = np.exp(lo), np.exp(hi)
         out[f"covered_{pct}"] = np.where(np.isnan(lo), np.nan, (log_y >= lo) & (log_y <= hi))
-    lo, hi = np.quantile(s, [0.05, 0.95], axis=0)
+    lo, _, hi = central_interval(s, 0.9)
     alpha = 0.1
     out["interval_score_90"] = (hi - lo) + (2 / alpha) * (
         np.clip(lo - log_y, 0, None) + np.clip(log_y - hi, 0, None)
@@ -163,6 +163,7 @@ def backtest(
     cutoff: float | None = None,
     cutoff_col: str | None = None,
     split: str | None = None,
+    run: str | None = None,
     model: ScalingLaw | None = None,
     baselines: Sequence[str] = ("least_squares", "no_pooling"),
     probs: Sequence[float] = PROBS,
@@ -184,10 +185,14 @@ def backtest(
         Train on rows with ``cutoff_col <= cutoff`` (default column: the first scale column).
     split
         Alternatively, a boolean column (truthy = train), e.g. a benchmark's official split.
+    run : str, optional
+        Column identifying training runs (learning curves).
     model : ScalingLaw
-        The Bayesian model to test (default ``ScalingLaw("saturating")``).
+        The Bayesian model to test (default ``ScalingLaw()``: ``law="auto"``).
     baselines : sequence of str
-        Any of ``"least_squares"`` (log-space least squares + bootstrap) and ``"no_pooling"``.
+        Any of ``"least_squares"`` (per-curve multi-start least squares in log space +
+        bootstrap, with the model's law, or ``saturating`` when the model chooses per curve)
+        and ``"no_pooling"``.
     probs : sequence of float
         Central interval probabilities to score.
     chains, warmup, draws, seed, n_boot
@@ -199,7 +204,7 @@ def backtest(
         By method name: ``"bayes"``, then the baselines.
     """
     frame = read_table(data).copy()
-    model = model or ScalingLaw("saturating")
+    model = model or ScalingLaw()
     x_cols = as_columns(x, "x")
     train_mask = split_mask(frame, x_cols, cutoff=cutoff, cutoff_col=cutoff_col, split=split)
     if train_mask.all() or not train_mask.any():
@@ -215,18 +220,23 @@ def backtest(
     kw = dict(chains=chains, warmup=warmup, draws=draws, seed=seed, warn=False)
     reports = {}
 
-    def model_report(name: str, spec: ScalingLaw) -> tuple[BacktestReport, ScalingFit]:
-        fitted = spec.fit(train, x=x_cols, y=y, groups=groups, **kw)
+    def model_report(name: str, spec: ScalingLaw) -> tuple[BacktestReport, Any]:
+        fitted = spec.fit(train, x=x_cols, y=y, groups=groups, run=run, **kw)
         observed = predictive_draws(fitted, test, seed=seed, max_decades=np.inf).observed
         return _report(name, test, np.log(observed), log_y, probs), fitted
 
     reports["bayes"], fit = model_report("bayes", model)
-    reports["bayes"].summary["diagnostics"] = str(fit.diagnostics).splitlines()[0]
-    disc = fit.discrepancy
+    report = fit.check(warn=False)
+    reports["bayes"].summary["diagnostics"] = report.sampler.line()
+    reports["bayes"].summary["checks"] = "; ".join(report.problems) or "all checks passed"
+    disc = getattr(fit, "discrepancy", None)
     if disc is not None:
         reports["bayes"].summary["discrepancy"] = disc.summary()
     if "least_squares" in baselines:
-        ls = fit_least_squares(train, x_cols, y, groups, law=model.law, n_boot=n_boot, seed=seed)
+        ls_law = model.law if not (isinstance(model.law, str) and model.law == "auto") else (
+            "saturating" if len(x_cols) == 1 else "chinchilla"
+        )
+        ls = fit_least_squares(train, x_cols, y, groups, law=ls_law, n_boot=n_boot, seed=seed)
         reports["least_squares"] = _report(
             "least_squares", test, ls.log_draws(test, seed)[1], log_y, probs
         )

@@ -15,9 +15,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from bayes_scaling import _arviz
-from bayes_scaling.estimator import ScalingFit
-from bayes_scaling.predict import check_probs, predictive_draws
+from typing import Any
+
+from bayes_scaling.predict import central_interval, check_probs, predictive_draws
 from bayes_scaling.summaries import level_draws
 
 __all__ = [
@@ -71,7 +71,7 @@ class LevelComparison:
 
 
 def compare_levels(
-    fit: ScalingFit, factor: str, param: str = "alpha", prob: float = 0.9
+    fit: Any, factor: str, param: str = "alpha", prob: float = 0.9
 ) -> LevelComparison:
     """Posterior of ``param`` per level of ``factor`` and of every pairwise difference.
 
@@ -88,15 +88,15 @@ def compare_levels(
         Central interval probability.
     """
     (prob,) = check_probs(prob)
+    fit = getattr(fit, "main", fit)
     draws = level_draws(fit, factor, param)
-    q = [(1 - prob) / 2, 0.5, (1 + prob) / 2]
-    lo, med, hi = np.quantile(draws, q, axis=0)
+    lo, med, hi = central_interval(draws, prob)
     names = fit.levels[factor]
     levels = pd.DataFrame({"level": names, "median": med, "lower": lo, "upper": hi})
     rows = []
     for i, j in combinations(range(len(names)), 2):
         d = draws[:, i] - draws[:, j]
-        dlo, dmed, dhi = np.quantile(d, q)
+        dlo, dmed, dhi = central_interval(d, prob)
         rows.append(
             {
                 "a": names[i],
@@ -111,29 +111,32 @@ def compare_levels(
     return LevelComparison(factor, param, levels, pairs, draws)
 
 
-def factor_spread(fit: ScalingFit, prob: float = 0.9) -> pd.DataFrame:
+def factor_spread(fit: Any, prob: float = 0.9) -> pd.DataFrame:
     """How much each factor (and the per-curve residual) moves each parameter.
 
     The posterior of each effect scale ``sd`` on the linked scale (e.g. ``log alpha``): a spread
     of 0.3 on ``log_alpha`` means levels' exponents typically differ by a factor ``e^0.3``.
     """
     (prob,) = check_probs(prob)
-    if fit.design.pooling != "partial":
-        raise ValueError(
-            f"effect spreads need pooling='partial'; this fit has {fit.design.pooling!r}"
-        )
-    sources = list(fit.group_cols) + (["curve"] if fit.design.curve_term else [])
+    fit = getattr(fit, "main", fit)
+    st = fit.structure
+    if st.pooling != "partial":
+        raise ValueError(f"effect spreads need pooling='partial'; this fit has {st.pooling!r}")
+    sources = list(fit.group_cols) + (["curve"] if st.curve_term else [])
     rows = []
-    for p in fit.law.params:
+    for plan in st.plans:
+        if not st.hierarchical(plan):
+            continue
         for f in sources:
-            v = _arviz.stacked(fit.idata, f"sd_{p.linked}_{f}")
-            lo, med, hi = np.quantile(v, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
-            rows.append({"param": p.linked, "source": f, "median": med, "lower": lo, "upper": hi})
+            lo, med, hi = central_interval(fit.draws(f"sd_{plan.name}_{f}"), prob)
+            scale = "log" if st.priors[plan.name].positive else "linear"
+            rows.append({"param": plan.name, "scale": scale, "source": f, "median": med,
+                         "lower": lo, "upper": hi})
     return pd.DataFrame(rows)
 
 
 def crossover(
-    fit: ScalingFit,
+    fit: Any,
     a: Mapping[str, str],
     b: Mapping[str, str],
     x_range: tuple[float, float],
@@ -172,7 +175,7 @@ def crossover(
 
 
 def crossover_curves(
-    fit: ScalingFit,
+    fit: Any,
     a: Mapping[str, str],
     b: Mapping[str, str],
     x_range: tuple[float, float],
@@ -212,7 +215,7 @@ def crossover_from_curves(
     out = {"p_cross": float(crosses.mean()), "p_a_better_at_end": float((diff[:, -1] < 0).mean())}
     if crosses.any():
         xs = np.sqrt(grid[first[crosses]] * grid[first[crosses] + 1])
-        qlo, qmed, qhi = np.quantile(xs, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+        qlo, qmed, qhi = central_interval(xs, prob)
         out.update(x_median=float(qmed), x_lower=float(qlo), x_upper=float(qhi))
     else:
         out.update(x_median=None, x_lower=None, x_upper=None)

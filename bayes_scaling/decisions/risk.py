@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 from os import PathLike
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bayes_scaling import _arviz
 from bayes_scaling.data import numeric_column, read_table
-from bayes_scaling.estimator import ScalingFit
-from bayes_scaling.predict import check_probs, predictive_draws
+from bayes_scaling.predict import central_interval, check_probs, predictive_draws
 
 __all__ = ["prob_below", "expected_gain", "scale_for_target", "check_runs", "check_fitted"]
 
@@ -32,7 +31,7 @@ def _threshold(value: float, name: str) -> float:
 
 
 def prob_below(
-    fit: ScalingFit, data: pd.DataFrame | str | PathLike[str], threshold: float, *, seed: int = 0
+    fit: Any, data: pd.DataFrame | str | PathLike[str], threshold: float, *, seed: int = 0
 ) -> pd.DataFrame:
     """Probability that a new run at each row's scale has a metric below ``threshold``.
 
@@ -47,7 +46,7 @@ def prob_below(
 
 
 def expected_gain(
-    fit: ScalingFit,
+    fit: Any,
     data: pd.DataFrame | str | PathLike[str],
     factor: float = 10.0,
     *,
@@ -69,9 +68,9 @@ def expected_gain(
         scaled[c] = numeric_column(frame, c, "scale") * f
     now = predictive_draws(fit, frame, seed=seed)
     later = predictive_draws(fit, scaled, seed=seed)
-    a, b = now.curve * now.drift, later.curve * later.drift
+    a, b = now.expected, later.expected
     gain = a - b
-    lo, med, hi = np.quantile(gain, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
+    lo, med, hi = central_interval(gain, prob)
     return frame.assign(
         factor=f,
         loss_now=np.median(a, axis=0),
@@ -84,7 +83,7 @@ def expected_gain(
 
 
 def scale_for_target(
-    fit: ScalingFit,
+    fit: Any,
     data: pd.DataFrame | str | PathLike[str],
     target: float,
     *,
@@ -126,7 +125,7 @@ def scale_for_target(
 
 
 def check_runs(
-    fit: ScalingFit,
+    fit: Any,
     data: pd.DataFrame | str | PathLike[str],
     prob: float = 0.95,
     *,
@@ -144,27 +143,16 @@ def check_runs(
     y = numeric_column(frame, fit.y_col, "metric")
     d = predictive_draws(fit, frame, seed=seed)
     pct = (d.observed <= y).mean(axis=0)
-    lo, med, hi = np.quantile(d.observed, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=0)
+    lo, med, hi = central_interval(d.observed, prob)
     flag = np.where(y > hi, "above", np.where(y < lo, "below", ""))
     return frame.assign(percentile=pct, median=med, lower=lo, upper=hi, flag=flag)
 
 
-def check_fitted(fit: ScalingFit, *, pareto_k: float = 0.7, prob: float = 0.95) -> pd.DataFrame:
-    """Training points the fit finds improbable: LOO-PIT outside the central ``prob`` or high k.
+def check_fitted(fit: Any) -> pd.DataFrame:
+    """Training points the fit finds improbable: the fit-quality table of :func:`fit.check`.
 
     Returns the training table with ``loo_pit`` (leave-one-out predictive percentile, by Pareto-
-    smoothed importance sampling), ``pareto_k`` and ``flag`` (``"improbable"``,
-    ``"influential"`` for ``k > pareto_k``, or ``""``).
+    smoothed importance sampling), ``pareto_k``, ``residual``, ``z`` and ``flag``
+    (``"improbable"``, ``"influential"`` for ``k > 0.7``, ``"unreachable"``, or ``""``).
     """
-    (prob,) = check_probs(prob)
-    train = fit.training_data()
-    loo = _arviz.loo(fit.idata)
-    k = np.asarray(loo.pareto_k).ravel()
-    log_lik = _arviz.stacked(fit.idata, "log_y", group="log_likelihood")
-    log_w = _arviz.psis_log_weights(-log_lik)  # (draws, points), normalised
-    rep = predictive_draws(fit, train, seed=0, allow_new_levels=False).observed
-    y = train[fit.y_col].to_numpy()
-    pit = (np.exp(log_w) * (rep <= y)).sum(axis=0)
-    outside = (pit < (1 - prob) / 2) | (pit > (1 + prob) / 2)
-    flag = np.where(outside, "improbable", np.where(k > pareto_k, "influential", ""))
-    return train.assign(loo_pit=pit, pareto_k=k, flag=flag)
+    return fit.fit_checks.table

@@ -1,0 +1,83 @@
+"""Verbs ``optimal``, ``risk``, ``check`` (and ``tune`` for learning-rate-aware fits)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bayes_scaling.cli._common import check_out, law_arg, load, print_table, records, write_table
+
+__all__ = ["add", "COMMANDS"]
+
+
+def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's type
+    """Register the verbs."""
+    o = sub.add_parser("optimal", help="compute-optimal N, D and loss for FLOP budgets")
+    o.add_argument("fit", help="FIT.nc of a law over (parameters, tokens)")
+    o.add_argument("--compute", required=True, help="budgets in FLOP, e.g. 1e21,1e22,1e23")
+    o.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    o.add_argument("--k", type=float, default=6.0, help="FLOP per parameter per token (6)")
+    o.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    law_arg(o)
+    o.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+    r = sub.add_parser("risk", help="probability that a new run beats a threshold, per row")
+    r.add_argument("fit", help="FIT.nc from `fit`")
+    r.add_argument("at", help="CSV with the group and input columns")
+    r.add_argument("--below", type=float, required=True, help="metric threshold")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    law_arg(r)
+    r.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+    c = sub.add_parser("check", help="how surprising new runs are (percentile and flag)")
+    c.add_argument("fit", help="FIT.nc from `fit`")
+    c.add_argument("new", help="CSV of new runs with group, input and metric columns")
+    c.add_argument("--prob", type=float, default=0.95, help="flag outside this central interval")
+    c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    law_arg(c)
+    c.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
+
+
+def cmd_optimal(a: argparse.Namespace) -> None:
+    """``optimal``."""
+    from bayes_scaling.decisions.allocation import optimal_allocation, parse_budgets
+    from bayes_scaling.predict import check_probs
+
+    out = check_out(a.out, (".csv", ".json"), [a.fit])
+    parse_budgets(a.compute)
+    check_probs(a.prob, "--prob")
+    fit = load(a.fit, a.law)
+    result = optimal_allocation(fit, a.compute, prob=a.prob, k=a.k, seed=a.seed)
+    table = result.table.drop(columns=["kind"])
+    exps = result.exponents
+    if out is None:
+        print_table(table)
+        print("\nN_opt ~ C^a, D_opt ~ C^b:")
+        print_table(exps)
+    else:
+        write_table(table, out, extra={"exponents": records(exps)})
+
+
+def cmd_risk(a: argparse.Namespace) -> None:
+    """``risk``."""
+    from bayes_scaling.decisions.risk import prob_below
+
+    out = check_out(a.out, (".csv", ".json"), [a.fit, a.at])
+    write_table(prob_below(load(a.fit, a.law), a.at, a.below, seed=a.seed), out)
+
+
+def cmd_check(a: argparse.Namespace) -> None:
+    """``check``."""
+    from bayes_scaling.decisions.risk import check_runs
+    from bayes_scaling.predict import check_probs
+
+    out = check_out(a.out, (".csv", ".json"), [a.fit, a.new])
+    check_probs(a.prob, "--prob")
+    result = check_runs(load(a.fit, a.law), a.new, a.prob, seed=a.seed)
+    n = int((result["flag"] != "").sum())
+    print(f"{n} of {len(result)} run(s) outside their central {100 * a.prob:g}% interval",
+          file=sys.stderr)
+    write_table(result, out)
+
+
+COMMANDS = {"optimal": cmd_optimal, "risk": cmd_risk, "check": cmd_check}

@@ -1,0 +1,23 @@
+"""Decisions built on the predictions: compute-optimal allocation, risk queries, checks of new
+runs, and hyper-parameter tuning."""
+
+from bayes_scaling.decisions.allocation import OptimalAllocation, optimal_allocation
+from bayes_scaling.decisions.compute import complete_compute
+from bayes_scaling.decisions.risk import (
+    check_fitted,
+    check_runs,
+    expected_gain,
+    prob_below,
+    scale_for_target,
+)
+
+__all__ = [
+    "OptimalAllocation",
+    "check_fitted",
+    "check_runs",
+    "complete_compute",
+    "expected_gain",
+    "optimal_allocation",
+    "prob_below",
+    "scale_for_target",
+]
