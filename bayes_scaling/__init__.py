@@ -8,7 +8,7 @@ Public API (explicit re-exports; the package is laid out by stage of the work)::
     predict, predictive_draws               predict    posterior predictive at new rows
     curve_table, level_table                summaries  parameter tables
     load_fit, save_fit                      io         netCDF round trip, checksummed
-    load_drift_prior, DriftPrior            drift/     the extrapolation drift learned across studies
+    load_drift_prior, DriftPrior            drift/     extrapolation drift learned across studies
     optimal_allocation, complete_compute    decisions/ compute-optimal N, D and loss
     tune                                    decisions/ learning rate and batch size at scale
     prob_below, expected_gain, scale_for_target, check_runs, check_fitted   decisions/ risk
@@ -66,7 +66,7 @@ from bayes_scaling.evaluation import (  # noqa: E402
     fit_least_squares,
     simulate_saturating,
 )
-from bayes_scaling.fit import ScalingFit, ScalingLaw  # noqa: E402
+from bayes_scaling.fit import ScalingLaw  # noqa: E402
 from bayes_scaling.io import load_fit, save_fit  # noqa: E402
 from bayes_scaling.laws import Law, LawError, get_law, law, list_laws  # noqa: E402
 from bayes_scaling.plots import (  # noqa: E402
@@ -85,6 +85,7 @@ from bayes_scaling.predict import (  # noqa: E402
     predictive_draws,
 )
 from bayes_scaling.priors import Prior  # noqa: E402
+from bayes_scaling.result import ScalingFit  # noqa: E402
 from bayes_scaling.summaries import curve_table, level_table  # noqa: E402
 
 __all__ = [

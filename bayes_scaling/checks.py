@@ -162,7 +162,7 @@ check_diagnostics = check_sampler
 
 @dataclass(frozen=True)
 class FitChecks:
-    """Does the law follow its own data?
+    """Whether the law follows its own data.
 
     Attributes
     ----------
@@ -288,7 +288,7 @@ def check_law_at_data(structure: Any, cond: Any, run: Any) -> None:
     import jax.numpy as jnp
 
     from bayes_scaling.laws import LawError
-    from bayes_scaling.model import _transform
+    from bayes_scaling.structure import param_transform as _transform
 
     law = structure.law
     theta = {}
@@ -402,6 +402,14 @@ def check_fit_quality(fit: Any, prob: float = 0.95) -> FitChecks:
             f"{rows}): diverged or mis-tuned runs? check them, or fit with likelihood='huber'"
         )
     trend_z = _top_trend(fit, train, resid, sigma, cidx)
+    rho, n_pairs = _serial_correlation(fit, train, resid, cidx)
+    if fit.run_col is None and n_pairs >= 8 and rho > 0.5 and rho * np.sqrt(n_pairs) > 2.5:
+        problems.append(
+            f"the residuals follow a systematic pattern along the scale (lag-1 correlation "
+            f"{rho:.2f} over {n_pairs} neighbouring points): the law's shape does not match the "
+            "data's, and extrapolation will carry that error; compare forms (bayes-scaling "
+            "compare-laws)"
+        )
     if np.isfinite(trend_z) and abs(trend_z) > 3:
         direction = "above" if trend_z > 0 else "below"
         problems.append(
@@ -414,6 +422,7 @@ def check_fit_quality(fit: Any, prob: float = 0.95) -> FitChecks:
     flag = np.where(unreachable & ~robust, "unreachable", flag)
     table = train.assign(loo_pit=pit, pareto_k=k, residual=resid, z=z, flag=flag)
     stats = {
+        "residual_lag1": float(rho),
         "pit_outside_95": share,
         "median_abs_misfit": misfit,
         "median_sigma": med_sigma,
@@ -441,6 +450,26 @@ def _top_trend(fit: Any, train: pd.DataFrame, resid: np.ndarray, sigma: np.ndarr
         return float("nan")
     zs = resid[picked] / sigma[picked]
     return float(zs.mean() * np.sqrt(len(zs)) / max(zs.std(ddof=1), 1.0))
+
+
+def _serial_correlation(fit: Any, train: pd.DataFrame, resid: np.ndarray,
+                        cidx: np.ndarray) -> tuple[float, int]:
+    """Lag-1 correlation of residuals ordered by scale within each curve (pooled)."""
+    pos = [fit.law.inputs.index(s) for s in fit.law.scales]
+    x = np.column_stack([train[c].to_numpy(float) for c in fit.x_cols])
+    order = np.log(x[:, pos]).sum(axis=1)
+    num = den = 0.0
+    pairs = 0
+    for c in np.unique(cidx):
+        rows = np.flatnonzero(cidx == c)
+        if rows.size < 4:
+            continue
+        r = resid[rows[np.argsort(order[rows])]]
+        r = r - r.mean()
+        num += float(np.sum(r[1:] * r[:-1]))
+        den += float(np.sum(r * r))
+        pairs += rows.size - 1
+    return (num / den if den > 0 else 0.0), pairs
 
 
 def _parameters_outside_data(fit: Any) -> list[str]:

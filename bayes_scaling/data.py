@@ -37,7 +37,7 @@ __all__ = [
 
 #: Names that cannot be used as grouping or run columns because they name model dimensions.
 RESERVED_NAMES = frozenset(
-    {"curve", "point", "chain", "draw", "input", "factor", "level", "param", "run", "sigma",
+    {"curve", "point", "chain", "draw", "input", "factor", "level", "param", "sigma",
      "log_y", "nu"}
 )
 _SOURCE = "bayes_scaling_source"
@@ -394,9 +394,9 @@ def validate_runs(
         c = int(np.argmin(counts))
         name = curve_label(group_cols, curves[c])
         raise ValueError(
-            f"curve {name} has {counts[c]} point(s) but needs at least {min_points}; add runs, choose "
-            "a law with fewer parameters, or lower min_points (partial pooling can fit curves "
-            "with fewer points than parameters)"
+            f"curve {name} has {counts[c]} point(s) but needs at least {min_points}; add runs, "
+            "choose a law with fewer parameters, or lower min_points (partial pooling can fit "
+            "curves with fewer points than parameters)"
         )
 
     if strict:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property, partial
+from dataclasses import dataclass, replace
+from functools import partial
 from os import PathLike
 from typing import Any
 
@@ -24,10 +24,10 @@ from bayes_scaling import _arviz
 from bayes_scaling._version import __version__
 from bayes_scaling.data import RunData, as_columns, curve_label, validate_runs
 from bayes_scaling.distributions import HUBER_DELTA
-from bayes_scaling.drift.distance import DistanceTable, distance_table
+from bayes_scaling.drift.distance import distance_table
 from bayes_scaling.drift.prior import DriftPrior, drift_population, load_drift_prior
 from bayes_scaling.inference import SamplerSettings, bucket, pad_rows, run_nuts
-from bayes_scaling.laws import AUTO, Law, LawError, get_law
+from bayes_scaling.laws import AUTO, Law, get_law
 from bayes_scaling.laws.conditioning import Conditioning, make_conditioning
 from bayes_scaling.model import (
     LIKELIHOODS,
@@ -36,14 +36,13 @@ from bayes_scaling.model import (
     Structure,
     default_priors,
     scaling_model,
-    site_names,
 )
 from bayes_scaling.priors import Prior, merge_priors
+from bayes_scaling.residuals import run_layout
+from bayes_scaling.result import FORMAT_VERSION, ScalingFit, structure_meta
 
 __all__ = ["ScalingLaw", "ScalingFit", "resolve_priors", "FORMAT_VERSION", "SCALE_KINDS"]
 
-#: Schema version of the metadata stored with a fit (1: bayes_scaling 0.1).
-FORMAT_VERSION = 2
 #: What the scale of a fit measures, for the drift prior's populations.
 SCALE_KINDS = ("params", "data", "compute", "steps")
 
@@ -142,6 +141,10 @@ class ScalingLaw:
     scale_kind : {"params", "data", "compute", "steps"}, optional
         What the scale measures, to pick the drift population; guessed from the law's inputs,
         the column names and whether runs are given.
+    residual : {"auto", "iid", "ou"}
+        Residuals of ``log y``: independent (``iid``), or, for checkpoints of training runs,
+        a correlated process along each run (``ou``, :mod:`bayes_scaling.residuals`);
+        ``auto`` (default) is ``ou`` when ``run`` is given, else ``iid``.
     """
 
     law: str | Law = AUTO
@@ -155,6 +158,7 @@ class ScalingLaw:
     discrepancy: str = "prior"
     discrepancy_prior: DriftPrior | None = None
     scale_kind: str | None = None
+    residual: str = "auto"
 
     # ------------------------------------------------------------------ preparation
     def _check_options(self) -> None:
@@ -174,6 +178,8 @@ class ScalingLaw:
         hd = self.huber_delta
         if isinstance(hd, bool) or not isinstance(hd, int | float) or not 0 < hd < np.inf:
             raise ValueError(f"huber_delta must be a positive number, got {hd!r}")
+        if self.residual not in ("auto", "iid", "ou"):
+            raise ValueError(f"residual must be 'auto', 'iid' or 'ou', got {self.residual!r}")
         if self.scale_kind is not None and self.scale_kind not in SCALE_KINDS:
             raise ValueError(f"scale_kind must be one of {SCALE_KINDS}, got {self.scale_kind!r}")
 
@@ -231,8 +237,18 @@ class ScalingLaw:
         noise = self.noise
         if pooling == "complete" or (n_curves == 1 and noise == "curve"):
             noise = "shared"
+        residual = self.residual
+        if residual == "auto":
+            residual = "ou" if getattr(run, "run_col", None) else "iid"
+        if residual == "ou" and not getattr(run, "run_col", None):
+            raise ValueError("residual='ou' needs the column that identifies runs (run=...)")
+        if residual == "ou" and self.likelihood != "normal":
+            raise ValueError(
+                f"likelihood={self.likelihood!r} cannot be combined with correlated run "
+                "residuals; use likelihood='normal' with run=..., or residual='iid'"
+            )
         like = {"pooling": pooling, "factors": factors, "curve_term": curve_term,
-                "noise": noise, "likelihood": self.likelihood}
+                "noise": noise, "likelihood": self.likelihood, "residual": residual}
         priors = resolve_priors(law, like, self.priors)
         plans = tuple(
             ParamPlan(
@@ -256,6 +272,7 @@ class ScalingLaw:
             huber_delta=float(self.huber_delta),
             noise=noise,
             noise_centered=_noise_centered(run, noise),
+            residual=residual,
             output_scaled=cond.covariance.output,
         )
 
@@ -350,7 +367,7 @@ def _check_names(law: Law, run: RunData) -> None:
 
 def _init_centres(structure: Structure, cond: Conditioning) -> dict[str, float]:
     """Starting centre of each population mean on its sampling scale."""
-    from bayes_scaling.model import _transform
+    from bayes_scaling.structure import param_transform as _transform
 
     refs = {name: cond.log_x_ref[k] for k, name in enumerate(structure.law.inputs)}
     refs["y"] = cond.log_y_ref
@@ -369,8 +386,8 @@ def _init_centres(structure: Structure, cond: Conditioning) -> dict[str, float]:
             c -= shift
         out[f"mu_{plan.name}"] = c
         out[f"u_{plan.name}"] = c
-    out["mu_log_sigma"] = float(np.log(0.03))
-    out["u_log_sigma"] = float(np.log(0.03))
+    out["mu_log_sigma"] = float(np.log(0.003 if structure.residual == "ou" else 0.03))
+    out["u_log_sigma"] = out["mu_log_sigma"]
     out["z_log_sigma"] = 0.0
     return out
 
@@ -403,7 +420,15 @@ def model_data(
         "log_y_ref": np.asarray(cond.log_y_ref, dtype=np.float64),
         "input_offset": cond.input_offset.astype(np.float64),
     }
+    if structure.residual == "ou":
+        data.update(run_layout(run.run_idx, ordering_scale(structure.law, run.x), len(run.runs)))
     return data, rows["log_y"], n
+
+
+def ordering_scale(law: Law, x: np.ndarray) -> np.ndarray:
+    """Sum of the log scale inputs: the axis along which runs and extrapolation are ordered."""
+    pos = [law.inputs.index(s) for s in law.scales]
+    return np.log(x[:, pos]).sum(axis=1)
 
 
 def sample_fit(
@@ -510,63 +535,6 @@ def guess_scale_kind(law: Law, run: RunData) -> str | None:
     return None
 
 
-def structure_meta(structure: Structure) -> dict[str, Any]:
-    """JSON description of a structure (the law is recorded separately)."""
-    return {
-        "plans": [
-            {"name": pl.name, "shifts": [s.to_dict() for s in pl.shifts],
-             "data_units": pl.data_units, "shared": pl.shared}
-            for pl in structure.plans
-        ],
-        "priors": {k: v.to_dict() for k, v in structure.priors.items()},
-        "factors": list(structure.factors),
-        "n_levels": list(structure.n_levels),
-        "n_curves": structure.n_curves,
-        "pooling": structure.pooling,
-        "curve_term": structure.curve_term,
-        "likelihood": structure.likelihood,
-        "huber_delta": structure.huber_delta,
-        "noise": structure.noise,
-        "noise_centered": structure.noise_centered,
-        "output_scaled": structure.output_scaled,
-    }
-
-
-def structure_from_meta(law: Law, d: Mapping[str, Any]) -> Structure:
-    """Inverse of :func:`structure_meta`."""
-    from bayes_scaling.laws.conditioning import Shift
-
-    plans = tuple(
-        ParamPlan(
-            pl["name"],
-            tuple(Shift(s["source"], s["multiplier"], int(s["sign"])) for s in pl["shifts"]),
-            bool(pl["data_units"]),
-            bool(pl["shared"]),
-        )
-        for pl in d["plans"]
-    )
-    if [pl.name for pl in plans] != list(law.params):
-        raise LawError(
-            f"the fit's parameters {[pl.name for pl in plans]} do not match law {law.name!r} "
-            f"{list(law.params)}"
-        )
-    return Structure(
-        law=law,
-        plans=plans,
-        priors={k: Prior.from_dict(v) for k, v in d["priors"].items()},
-        factors=tuple(d["factors"]),
-        n_levels=tuple(int(v) for v in d["n_levels"]),
-        n_curves=int(d["n_curves"]),
-        pooling=d["pooling"],
-        curve_term=bool(d["curve_term"]),
-        likelihood=d["likelihood"],
-        huber_delta=float(d["huber_delta"]),
-        noise=d["noise"],
-        noise_centered=bool(d.get("noise_centered", False)),
-        output_scaled=bool(d["output_scaled"]),
-    )
-
-
 def _dims(structure: Structure) -> dict[str, list[str]]:
     dims: dict[str, list[str]] = {"sigma": ["curve"]}
     for plan in structure.plans:
@@ -586,200 +554,3 @@ def _coords(structure: Structure, run: RunData, curves: list) -> dict[str, list]
     }
     coords.update({f: list(run.levels[f]) for f in structure.factors})
     return coords
-
-
-@dataclass(frozen=True, eq=False)
-class ScalingFit:
-    """A fitted model: posterior draws plus everything needed to predict, summarise and save.
-
-    Build one with :meth:`ScalingLaw.fit` or :func:`bayes_scaling.load_fit`.
-    """
-
-    idata: _arviz.InferenceData
-    law: Law
-    structure: Structure
-    conditioning: Conditioning
-    distance: DistanceTable
-    x_cols: tuple[str, ...]
-    y_col: str
-    group_cols: tuple[str, ...]
-    run_col: str | None
-    levels: dict[str, list[str]]
-    numeric_groups: dict[str, bool]
-    curves: list[tuple[str, ...]]
-    runs: list[str]
-    run_curve: np.ndarray
-    scale_kind: str | None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_idata(cls, idata: _arviz.InferenceData, law: Law | None = None) -> ScalingFit:
-        """Rebuild a fit from InferenceData written by this package.
-
-        ``law`` is the law object to use (found and checked by :func:`bayes_scaling.load_fit`);
-        built-in laws are found by name.
-        """
-        from bayes_scaling.laws import resolve_law
-
-        raw = _arviz.attrs(idata).get("bayes_scaling")
-        if raw is None:
-            raise ValueError("this InferenceData was not written by bayes_scaling (no metadata)")
-        meta = json.loads(raw)
-        if not isinstance(meta, dict):
-            raise ValueError("the fit's metadata is not a JSON object")
-        law = law if law is not None else resolve_law(meta["law"])
-        structure = structure_from_meta(law, meta["structure"])
-        return cls(
-            idata=idata,
-            law=law,
-            structure=structure,
-            conditioning=Conditioning.from_dict(meta["conditioning"]),
-            distance=DistanceTable.from_dict(meta["distance"]),
-            x_cols=tuple(meta["x_cols"]),
-            y_col=meta["y_col"],
-            group_cols=tuple(meta["group_cols"]),
-            run_col=meta.get("run_col"),
-            levels={k: list(v) for k, v in meta["levels"].items()},
-            numeric_groups={k: bool(v) for k, v in meta.get("numeric_groups", {}).items()},
-            curves=[tuple(c) for c in meta["curves"]],
-            runs=list(meta.get("runs", [])),
-            run_curve=np.asarray(meta.get("run_curve", []), dtype=np.int64),
-            scale_kind=meta.get("scale_kind"),
-            meta=meta,
-        )
-
-    # ------------------------------------------------------------------ data
-    @property
-    def design(self) -> Structure:
-        """Alias of :attr:`structure` (name used by bayes_scaling 0.1)."""
-        return self.structure
-
-    @property
-    def log_x_ref(self) -> np.ndarray:
-        """Log reference value of each input (geometric mean of the training data)."""
-        return self.conditioning.log_x_ref
-
-    @property
-    def log_y_ref(self) -> float:
-        """Log reference metric (geometric mean of the training metric)."""
-        return self.conditioning.log_y_ref
-
-    @property
-    def priors(self) -> dict[str, Prior]:
-        """The priors used, by name."""
-        return dict(self.structure.priors)
-
-    def training_data(self) -> pd.DataFrame:
-        """The fitted rows as a table (group, run, input and metric columns, original order)."""
-        x = _arviz.group_var(self.idata, "constant_data", "x")
-        y = _arviz.group_var(self.idata, "constant_data", "y")
-        lev = _arviz.group_var(self.idata, "constant_data", "level_idx")
-        out = {
-            g: np.asarray(self.levels[g], dtype=object)[lev[:, j]]
-            for j, g in enumerate(self.group_cols)
-        }
-        if self.run_col and self.run_col not in out:
-            ridx = _arviz.group_var(self.idata, "constant_data", "run_idx")
-            out[self.run_col] = np.asarray(self.runs, dtype=object)[ridx]
-        out.update({c: x[:, k] for k, c in enumerate(self.x_cols)})
-        out[self.y_col] = y
-        return pd.DataFrame(out)
-
-    @property
-    def curve_labels(self) -> list[str]:
-        """Readable curve labels, in the order of the ``curve`` dimension."""
-        return [curve_label(self.group_cols, c) for c in self.curves]
-
-    @property
-    def n_draws(self) -> int:
-        """Total posterior draws (chains x draws)."""
-        c, d = _arviz.n_chains_draws(self.idata)
-        return c * d
-
-    def draws(self, name: str) -> np.ndarray:
-        """Posterior draws of a variable, chains flattened: ``(draws, ...)``."""
-        return _arviz.stacked(self.idata, name)
-
-    # ----------------------------------------------------------- checks
-    @cached_property
-    def diagnostics(self) -> Any:
-        """Sampler diagnostics (computed once, no warning)."""
-        from bayes_scaling.checks import check_sampler
-
-        return check_sampler(self.idata, self.sampled_names(), warn=False)
-
-    @cached_property
-    def fit_checks(self) -> Any:
-        """Fit-quality checks on the training points (computed once)."""
-        from bayes_scaling.checks import check_fit_quality
-
-        return check_fit_quality(self)
-
-    def check(self, warn: bool = True) -> Any:
-        """Sampler and fit-quality report; warns (with advice) when a check fails."""
-        from bayes_scaling.checks import FitReport
-
-        report = FitReport(self.diagnostics, self.fit_checks)
-        if warn:
-            report.warn()
-        return report
-
-    def sampled_names(self) -> list[str]:
-        """Names of the sampled (non-deterministic) posterior variables."""
-        sampled = set(site_names(self.structure)) - set(self.law.params) - {"sigma"}
-        names = _arviz.posterior_names(self.idata)
-        return [v for v in names if v in sampled]
-
-    # ----------------------------------------------------------- drift
-    @property
-    def discrepancy(self) -> Any:
-        """The extrapolation drift attached to this fit (``None`` without)."""
-        from bayes_scaling.drift.prior import DriftDraws
-
-        info = self.meta.get("drift")
-        if info is None or not _arviz.has_var(self.idata, "posterior", "disc_tau"):
-            return None
-        return DriftDraws(self.draws("disc_tau"), self.draws("disc_bias"), info)
-
-    def with_drift(self, tau: np.ndarray, bias: np.ndarray, info: Mapping) -> ScalingFit:
-        """A new fit with drift draws attached as posterior ``disc_tau``, ``disc_bias``."""
-        meta = dict(self.meta, drift=dict(info))
-        attrs = {"bayes_scaling": json.dumps(meta)}
-        idata = _arviz.with_posterior_var(self.idata, "disc_tau", tau, attrs)
-        idata = _arviz.with_posterior_var(idata, "disc_bias", bias, attrs)
-        return ScalingFit.from_idata(idata, law=self.law)
-
-    # --------------------------------------------------- delegating helpers
-    def predict(
-        self,
-        data: pd.DataFrame | str | PathLike[str],
-        prob: float | Sequence[float] = 0.9,
-        *,
-        seed: int = 0,
-        allow_new_levels: bool = True,
-    ) -> pd.DataFrame:
-        """Posterior predictive summary at new rows; see :func:`bayes_scaling.predict`."""
-        from bayes_scaling.predict import predict
-
-        return predict(self, data, prob, seed=seed, allow_new_levels=allow_new_levels)
-
-    def summary(self, prob: float = 0.9) -> pd.DataFrame:
-        """Parameter table per curve in the user's units; see :func:`bayes_scaling.curve_table`."""
-        from bayes_scaling.summaries import curve_table
-
-        return curve_table(self, prob)
-
-    def save(self, path: str | PathLike[str]) -> None:
-        """Write the fit to netCDF; :func:`bayes_scaling.load_fit` restores it exactly."""
-        from bayes_scaling.io import save_fit
-
-        save_fit(self, path)
-
-    def __repr__(self) -> str:
-        c, d = _arviz.n_chains_draws(self.idata)
-        run = f", run={self.run_col!r}" if self.run_col else ""
-        return (
-            f"ScalingFit(law={self.law.name!r}, x={list(self.x_cols)}, y={self.y_col!r}, "
-            f"groups={list(self.group_cols)}{run}, curves={len(self.curves)}, "
-            f"pooling={self.structure.pooling!r}, chains={c}, draws={d})"
-        )

@@ -74,13 +74,15 @@ def save_fit(fit: Any, path: str | PathLike[str]) -> None:
 
         save_form_fit(fit, path)
         return
-    from bayes_scaling.fit import ScalingFit
+    from bayes_scaling.result import ScalingFit
 
     if not isinstance(fit, ScalingFit):
         raise TypeError(f"save_fit needs a ScalingFit, got {type(fit).__name__}")
     path = Path(path)
     if path.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
-        raise ValueError(f"a fit is saved as netCDF: the file name must end in .nc, got {path.name!r}")
+        raise ValueError(
+            f"a fit is saved as netCDF: the file name must end in .nc, got {path.name!r}"
+        )
     idata = _arviz.with_attrs(fit.idata, {_CHECKSUM: fit_checksum(fit.idata)})
     atomic_write(path, lambda p: _arviz.to_netcdf(idata, p))
 
@@ -151,8 +153,8 @@ def load_fit(path: str | PathLike[str], law: Any = None) -> Any:
     ValueError
         If the file is missing, unreadable, modified, inconsistent, or its law changed.
     """
-    from bayes_scaling.fit import FORMAT_VERSION, ScalingFit
     from bayes_scaling.laws import resolve_law
+    from bayes_scaling.result import FORMAT_VERSION, ScalingFit
 
     path = Path(path)
     _check_path(path)
@@ -204,20 +206,19 @@ def _check_consistent(fit: Any, path: Any) -> None:
 def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
     """A bayes_scaling 0.1 fit in the current format (same curves, same posterior).
 
-    Its effects (not summing to zero) are re-expressed exactly as zero-sum effects plus a shifted
-    population mean, so every fitted curve keeps its draws; the drift is re-drawn from the
-    current prior (0.1's bias was per decade, today's is a share of the law's decline).
+    0.1 sampled each parameter's log value at the reference point (its reported ``E``, ``A``,
+    ``alpha`` per curve were already reference values) with sampled effects; 0.2 samples the
+    curves' values directly, so each curve keeps its draws exactly. The drift is re-drawn from
+    the current prior (0.1's bias was per decade, today's is a share of the law's decline).
     """
+    import warnings
+
     from bayes_scaling.drift.distance import distance_table
     from bayes_scaling.drift.prior import drift_population, load_drift_prior
-    from bayes_scaling.fit import (
-        FORMAT_VERSION,
-        ScalingFit,
-        ScalingLaw,
-        structure_meta,
-    )
+    from bayes_scaling.fit import ScalingLaw
     from bayes_scaling.laws import BUILTIN
     from bayes_scaling.laws.conditioning import Conditioning, detect_covariance
+    from bayes_scaling.result import FORMAT_VERSION, ScalingFit, structure_meta
 
     name = meta.get("law")
     if name not in ("power", "saturating", "broken", "chinchilla"):
@@ -225,68 +226,50 @@ def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
             f"fit file {str(path)!r} was written by bayes_scaling 0.1 with law {name!r}, which "
             "this version cannot upgrade; refit it"
         )
+    warnings.warn(
+        f"{str(path)!r} was written by bayes_scaling 0.1; it is upgraded in memory (save it "
+        "again to keep the new format); its drift is re-drawn from today's prior",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     law = BUILTIN[name]
     design = meta["design"]
-    rename = {"z_break": "x_break"}
-    post = {}
-    for k, v in _arviz.posterior_dict(idata).items():
-        post[k] = v
+    post = _arviz.posterior_dict(idata)
     chains, draws = _arviz.n_chains_draws(idata)
-    factors = list(design["factors"])
-    n_levels = [int(n) for n in design["n_levels"]]
-    curve_levels = np.asarray(design["curve_levels"], dtype=int).reshape(-1, len(factors))
     new_post: dict[str, np.ndarray] = {}
     for p in law.params:
-        old = rename.get(p, p)
-        linked = f"log_{old}" if old != "delta" and old != "z_break" else old
-        mu = post[f"mu_{linked}"].copy()
-        if design["pooling"] == "partial":
-            for j, f in enumerate(factors):
-                sd = post[f"sd_{linked}_{f}"]
-                z = post[f"z_{linked}_{f}"]
-                mean = z.mean(axis=-1)
-                mu = mu + sd * mean
-                n = n_levels[j]
-                new_post[f"sd_{p}_{f}"] = sd
-                if n > 1:
-                    new_post[f"z_{p}_{f}"] = (z - mean[..., None]) / np.sqrt(n / (n - 1.0))
-            if design["curve_term"]:
-                sd = post[f"sd_{linked}_curve"]
-                z = post[f"z_{linked}_curve"]
-                mean = z.mean(axis=-1)
-                mu = mu + sd * mean
-                n = z.shape[-1]
-                new_post[f"sd_{p}_curve"] = sd
-                new_post[f"z_{p}_curve"] = (z - mean[..., None]) / np.sqrt(n / (n - 1.0))
-        new_post[f"mu_{p}"] = mu
+        old = "z_break" if p == "x_break" else p
+        log_link = old not in ("delta", "z_break")
+        linked = f"log_{old}" if log_link else old
+        new_post[f"mu_{p}"] = post[f"mu_{linked}"]
+        values = post[old]
+        new_post[f"u_{p}"] = np.log(values) if log_link else values
+        for k, v in post.items():
+            if k.startswith(f"sd_{linked}_"):
+                new_post[f"sd_{p}_" + k[len(f"sd_{linked}_"):]] = v
     for k in ("mu_log_sigma", "sd_log_sigma", "z_log_sigma", "nu"):
         if k in post:
             new_post[k] = post[k]
     spec = ScalingLaw(
-        name,
-        pooling=design["pooling"],
-        likelihood=design["likelihood"],
-        noise=design["noise"],
-        priors={},
+        name, pooling=design["pooling"], likelihood=design["likelihood"], noise=design["noise"],
         huber_delta=float(design.get("huber_delta", 1.345)),
     )
     x = _arviz.group_var(idata, "constant_data", "x")
-    y = _arviz.group_var(idata, "constant_data", "y")
     cidx = _arviz.group_var(idata, "constant_data", "curve_idx")
-    cov = detect_covariance(law)
-    cond = Conditioning(cov, np.asarray(meta["log_x_ref"], float), float(meta["log_y_ref"]),
-                        law.inputs)
+    lev = _arviz.group_var(idata, "constant_data", "level_idx")
+    cond = Conditioning(detect_covariance(law), np.asarray(meta["log_x_ref"], float),
+                        float(meta["log_y_ref"]), law.inputs)
 
-    class _Run:  # the fields of RunData that _structure needs
+    class _Run:  # the fields of RunData that the structure needs
         group_cols = tuple(meta["group_cols"])
         levels = meta["levels"]
         n_curves = len(meta["curves"])
+        curve_idx = cidx
+        level_idx = lev
 
     structure = spec._structure(law, _Run, cond)  # noqa: SLF001 - same package
-    nat_sites = _natural_sites(structure, cond, new_post, curve_levels)
-    new_post.update(nat_sites)
+    new_post.update(_natural_sites(structure, cond, new_post))
     new_post["sigma"] = post["sigma"]
-    table = distance_table(np.log10(x), cidx, len(meta["curves"]))
     new_meta = {
         "format_version": FORMAT_VERSION,
         "package_version": meta.get("package_version"),
@@ -303,7 +286,7 @@ def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
         "run_curve": [],
         "structure": structure_meta(structure),
         "conditioning": cond.to_dict(),
-        "distance": table.to_dict(),
+        "distance": distance_table(np.log10(x), cidx, len(meta["curves"])).to_dict(),
         "scale_cols": meta["x_cols"],
         "scale_kind": None,
         "sampler": meta.get("sampler", {}),
@@ -316,27 +299,13 @@ def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
     return fit.with_drift(tau, bias, info)
 
 
-def _natural_sites(structure: Any, cond: Any, post: dict, curve_levels: np.ndarray) -> dict:
-    """Per-curve natural parameters (user units) from the hierarchy's sites."""
+def _natural_sites(structure: Any, cond: Any, post: dict) -> dict:
+    """Per-curve natural parameters (user units) from the curves' sampled values."""
     import jax.numpy as jnp
 
-    from bayes_scaling.model import _natural
+    from bayes_scaling.structure import natural_values as _natural
 
-    u = {}
-    for plan in structure.plans:
-        p = plan.name
-        total = post[f"mu_{p}"][..., None] + np.zeros(structure.n_curves)
-        if structure.hierarchical(plan):
-            for j, f in enumerate(structure.factors):
-                n = structure.n_levels[j]
-                if n > 1:
-                    z = post[f"z_{p}_{f}"] * np.sqrt(n / (n - 1.0))
-                    total = total + post[f"sd_{p}_{f}"][..., None] * z[..., curve_levels[:, j]]
-            if structure.curve_term:
-                n = structure.n_curves
-                z = post[f"z_{p}_curve"] * np.sqrt(n / (n - 1.0))
-                total = total + post[f"sd_{p}_curve"][..., None] * z
-        u[p] = total
+    u = {pl.name: post[f"u_{pl.name}"] for pl in structure.plans}
     refs = {name: cond.log_x_ref[k] for k, name in enumerate(structure.law.inputs)}
     refs["y"] = cond.log_y_ref
     nat = _natural(structure, {k: jnp.asarray(v) for k, v in u.items()}, refs)

@@ -5,14 +5,14 @@ log for positive parameters) and measured at the data's reference point
 (:mod:`bayes_scaling.laws.conditioning`)::
 
     u_p[c] = mu_p                                          # population mean
-           + sd_p_f * z_p_f[level_f(c)]    (each factor)   # crossed group effects, sum to zero
-           + sd_p_curve * z_p_curve[c]                     # per-curve residual (crossed designs)
+           + sd_p_f * e_p_f[level_f(c)]    (each factor)   # crossed group effects
+           + sd_p_curve * e_p_curve[c]                     # per-curve residual (crossed designs)
 
-The curves' values are sampled directly and the effects are integrated out analytically
-(``u ~ Normal(mu, s0^2 I + U U^T)``, Woodbury), which removes the funnels of sampled effects. ``shared`` parameters are one value for all
-curves. The population mean's prior is the law's prior, in the user's units or data units
-(``Prior(units=...)``): it enters as a density on the mean's value (exact: the map to reference
-values has unit Jacobian). Observations are modelled in log space::
+with ``e ~ Normal(0, 1)``. The curves' values are sampled directly and the effects are
+integrated out analytically (:mod:`bayes_scaling.hierarchy`). ``shared`` parameters are one
+value for all curves. The population mean's prior is the law's prior, in the user's units or
+data units (``Prior(units=...)``): it enters as a density on the mean's value (exact: the map to
+reference values has unit Jacobian). Observations are modelled in log space::
 
     log y ~ Normal(log f(x / x_ref; theta_ref[c]) + log y_ref, sigma[c])   (or Student-t, Huber)
 
@@ -28,213 +28,45 @@ The extrapolation drift (:mod:`bayes_scaling.drift`) is added there.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
-from numpyro.distributions.transforms import biject_to
 
-from bayes_scaling.distributions import HUBER_DELTA, Huber, huber_standard_jax
-from bayes_scaling.laws import Law
-from bayes_scaling.laws.conditioning import Shift
-from bayes_scaling.priors import Prior
+from bayes_scaling.distributions import Huber, huber_standard_jax
+from bayes_scaling.hierarchy import conditional_effects, effect_design, marginal_logpdf
+from bayes_scaling.structure import (
+    LIKELIHOODS,
+    POOLINGS,
+    ParamPlan,
+    Structure,
+    default_priors,
+    natural_values,
+    param_transform,
+    prior_logp,
+    shift_of,
+    site_names,
+)
 
 __all__ = [
     "ParamPlan",
     "Structure",
     "scaling_model",
+    "law_log_mean",
     "default_priors",
     "POOLINGS",
     "LIKELIHOODS",
     "site_names",
+    "param_transform",
+    "natural_values",
 ]
-
-POOLINGS = ("partial", "none", "complete")
-LIKELIHOODS = ("normal", "student_t", "huber")
-#: Names that cannot be grouping columns: they name model dimensions.
-RESERVED_DIMS = frozenset({"curve", "point", "chain", "draw", "input", "factor", "run", "param"})
-
-SIGMA_PRIOR = Prior(
-    "Normal",
-    loc=float(np.log(0.03)),
-    scale=1.0,
-    note="log-space noise: 95% between 0.4% and 21% multiplicative error",
-)
-SIGMA_SD_PRIOR = Prior(
-    "Gamma", concentration=2.0, rate=4.0, note="spread of log noise scales, mean 0.5"
-)
-NU_PRIOR = Prior("Gamma", concentration=2.0, rate=0.1, note="Juarez & Steel 2010")
-
-
-@dataclass(frozen=True)
-class ParamPlan:
-    """How one law parameter is sampled.
-
-    Attributes
-    ----------
-    name : str
-        Parameter name.
-    shifts : tuple of Shift
-        Reference-point transformation (empty: the parameter is used as is).
-    data_units : bool
-        Whether its prior is on the reference value (``Prior(units="data")``).
-    shared : bool
-        One value for all curves.
-    """
-
-    name: str
-    shifts: tuple[Shift, ...]
-    data_units: bool
-    shared: bool
-
-
-@dataclass(frozen=True, eq=False)
-class Structure:
-    """Everything static about a model: law, hierarchy, likelihood and priors.
-
-    Two fits with equal :meth:`key` share one compiled sampler (data are arguments).
-    """
-
-    law: Law
-    plans: tuple[ParamPlan, ...]
-    priors: Mapping[str, Prior]
-    factors: tuple[str, ...]
-    n_levels: tuple[int, ...]
-    n_curves: int
-    pooling: str = "partial"
-    curve_term: bool = False
-    likelihood: str = "normal"
-    huber_delta: float = HUBER_DELTA
-    noise: str = "curve"
-    noise_centered: bool = False
-    output_scaled: bool = True
-    n_new_levels: tuple[int, ...] = ()
-    n_new_curves: int = 0
-    predict: bool = False
-    extras: Mapping[str, Any] = field(default_factory=dict)
-
-    def key(self) -> tuple:
-        """Hashable identity of the compiled program."""
-        return (
-            self.law.hash,
-            self.plans,
-            tuple(sorted((k, repr(v)) for k, v in self.priors.items())),
-            self.factors,
-            self.n_levels,
-            self.n_curves,
-            self.pooling,
-            self.curve_term,
-            self.likelihood,
-            self.huber_delta,
-            self.noise,
-            self.noise_centered,
-            self.output_scaled,
-            self.n_new_levels or (0,) * len(self.factors),
-            self.n_new_curves,
-            self.predict,
-            tuple(sorted(self.extras.items())),
-        )
-
-    @property
-    def identifying(self) -> str | int | None:
-        """The term that identifies curves: ``"curve"``, a factor's position, or ``None``."""
-        if self.pooling != "partial" or self.n_curves < 2:
-            return None
-        if self.curve_term:
-            return "curve"
-        for j in range(len(self.factors) - 1, -1, -1):
-            if self.n_levels[j] == self.n_curves:
-                return j
-        return None
-
-    @property
-    def n_all_curves(self) -> int:
-        """Fitted plus new curves."""
-        return self.n_curves + self.n_new_curves
-
-    def new_levels(self, j: int) -> int:
-        """Number of new levels of factor ``j`` in a prediction."""
-        return self.n_new_levels[j] if self.n_new_levels else 0
-
-    def hierarchical(self, plan: ParamPlan) -> bool:
-        """Whether a parameter has group effects."""
-        return self.pooling == "partial" and not plan.shared
-
-
-def site_names(structure: Structure) -> list[str]:
-    """Names of the model's posterior variables (sampled and deterministic)."""
-    out = []
-    for plan in structure.plans:
-        p = plan.name
-        out.append(f"mu_{p}")
-        if structure.hierarchical(plan):
-            out += [f"sd_{p}_{f}" for f in structure.factors]
-            if structure.curve_term:
-                out.append(f"sd_{p}_curve")
-            out.append(f"u_{p}")
-        elif structure.pooling == "none" and not plan.shared:
-            out.append(f"u_{p}")
-        out.append(p)
-    out += ["mu_log_sigma", "sigma"]
-    if structure.noise != "shared":
-        out += ["sd_log_sigma", "u_log_sigma" if structure.noise_centered else "z_log_sigma"]
-    if structure.likelihood == "student_t":
-        out.append("nu")
-    return out
-
-
-def default_priors(law: Law, structure_like: Mapping[str, Any]) -> dict[str, Prior]:
-    """Default priors by overridable name.
-
-    Names: ``<param>`` (population mean), ``<param>_sd_<factor>`` and ``<param>_sd_curve``
-    (spread of effects), ``log_sigma`` / ``log_sigma_sd`` (noise), ``nu`` (Student-t).
-    ``structure_like`` gives ``pooling``, ``factors``, ``curve_term``, ``noise``, ``likelihood``.
-    """
-    s = structure_like
-    out: dict[str, Prior] = {}
-    for p in law.params:
-        out[p] = law.priors[p]
-        if s["pooling"] == "partial" and p not in law.shared:
-            for f in s["factors"]:
-                out[f"{p}_sd_{f}"] = law.spread[p]
-            if s["curve_term"]:
-                out[f"{p}_sd_curve"] = law.spread[p].widen(0.5)
-    out["log_sigma"] = SIGMA_PRIOR
-    if s["noise"] != "shared":
-        out["log_sigma_sd"] = SIGMA_SD_PRIOR
-    if s["likelihood"] == "student_t":
-        out["nu"] = NU_PRIOR
-    return out
-
-
-# --------------------------------------------------------------------------- helpers
-def _transform(prior: Prior) -> Any:
-    return biject_to(prior.to_numpyro().support)
-
-
-def _prior_logp(prior: Prior, v: jnp.ndarray) -> jnp.ndarray:
-    """Log prior density of a value on the sampling scale ``v`` (with the Jacobian)."""
-    t = _transform(prior)
-    value = t(v)
-    return prior.to_numpyro().log_prob(value) + t.log_abs_det_jacobian(v, value)
-
 
 def _keyed_normal(key: jax.Array, hashes: jnp.ndarray) -> jnp.ndarray:
     """One standard normal per hash, independent of the other hashes requested."""
     return jax.vmap(lambda h: jax.random.normal(jax.random.fold_in(key, h)))(hashes)
-
-
-def _shift(structure: Structure, plan: ParamPlan, nat: Mapping[str, jnp.ndarray], refs: Any):
-    total = 0.0
-    for s in plan.shifts:
-        mult = 1.0 if s.multiplier is None else nat[s.multiplier]
-        total = total + s.sign * mult * refs[s.source]
-    return total
 
 
 def _population(structure: Structure, refs: Mapping[str, jnp.ndarray]) -> dict[str, jnp.ndarray]:
@@ -246,77 +78,18 @@ def _population(structure: Structure, refs: Mapping[str, jnp.ndarray]) -> dict[s
         )
     if structure.pooling == "none":
         return mus
-    nat = _natural(structure, mus, refs)
+    nat = natural_values(structure, mus, refs)
     for plan in structure.plans:
         prior = structure.priors[plan.name]
-        v = mus[plan.name] if plan.data_units else mus[plan.name] + _shift(
+        v = mus[plan.name] if plan.data_units else mus[plan.name] + shift_of(
             structure, plan, nat, refs
         )
-        numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v))
+        numpyro.factor(f"prior_{plan.name}", prior_logp(prior, v))
     return mus
-
-
-def _natural(
-    structure: Structure, u: Mapping[str, jnp.ndarray], refs: Mapping[str, jnp.ndarray]
-) -> dict[str, jnp.ndarray]:
-    """Natural (user-unit) values from reference sampling-scale values."""
-    nat: dict[str, jnp.ndarray] = {}
-    ordered = sorted(structure.plans, key=lambda pl: bool(pl.shifts))  # multipliers first
-    for plan in ordered:
-        t = _transform(structure.priors[plan.name])
-        nat[plan.name] = t(u[plan.name] + _shift(structure, plan, nat, refs))
-    return nat
 
 
 def _keyed_new(key: jax.Array, hashes: jnp.ndarray, salt: str) -> jnp.ndarray:
     return _keyed_normal(key, hashes ^ jnp.uint32(_salt(salt)))
-
-
-def effect_design(structure: Structure, levels: jnp.ndarray) -> tuple[list[int], Any]:
-    """Factors whose effects are integrated out, and a function of the spreads giving ``U``.
-
-    ``U`` is ``(curves, levels)``: one-hot level indicators of every such factor times its
-    spread, so that the curves' values have covariance ``s0^2 I + U U^T`` (``s0``: the spread
-    of the term that identifies curves).
-    """
-    ident = structure.identifying
-    js = [j for j, n in enumerate(structure.n_levels) if n > 1 and j != ident]
-    onehots = [jax.nn.one_hot(levels[:, j], structure.n_levels[j]) for j in js]
-
-    def u_matrix(sds: Mapping[int, jnp.ndarray]) -> jnp.ndarray:
-        if not js:
-            return jnp.zeros((levels.shape[0], 0))
-        return jnp.concatenate([oh * sds[j] for j, oh in zip(js, onehots, strict=True)], axis=1)
-
-    return js, u_matrix
-
-
-def marginal_logpdf(r: jnp.ndarray, s0: jnp.ndarray, u: jnp.ndarray) -> jnp.ndarray:
-    """log Normal(r; 0, s0^2 I + U U^T) by the Woodbury identity (``U``: curves x levels)."""
-    c = r.shape[0]
-    base = jnp.sum(r * r) / s0**2 + 2 * c * jnp.log(s0) + c * jnp.log(2 * jnp.pi)
-    if u.shape[1] == 0:
-        return -0.5 * base
-    p = jnp.eye(u.shape[1]) + u.T @ u / s0**2
-    chol = jnp.linalg.cholesky(p)
-    w = jax.scipy.linalg.solve_triangular(chol, u.T @ r, lower=True)
-    quad_corr = jnp.sum(w * w) / s0**4
-    logdet = 2 * jnp.sum(jnp.log(jnp.diag(chol)))
-    return -0.5 * (base - quad_corr + logdet)
-
-
-def conditional_effects(
-    r: jnp.ndarray, s0: jnp.ndarray, u: jnp.ndarray, noise: jnp.ndarray
-) -> jnp.ndarray:
-    """A draw of the standardised effects ``e`` given the curves' deviations ``r``.
-
-    ``r = U e + s0 eps`` with ``e, eps ~ N(0, I)``: ``e | r`` is Gaussian with precision
-    ``I + U^T U / s0^2``; ``noise`` is a standard normal vector of the effects' size.
-    """
-    p = jnp.eye(u.shape[1]) + u.T @ u / s0**2
-    chol = jnp.linalg.cholesky(p)
-    mean = jax.scipy.linalg.cho_solve((chol, True), u.T @ r / s0**2)
-    return mean + jax.scipy.linalg.solve_triangular(chol.T, noise, lower=False)
 
 
 def _curve_u(
@@ -424,28 +197,31 @@ def _curve_values(
         else:
             u[p] = jnp.broadcast_to(mus[p], (structure.n_all_curves,))
     if structure.pooling == "none":
-        nat_mu = _natural(structure, mus, refs)
-        nat = _natural(structure, u, refs)
+        nat_mu = natural_values(structure, mus, refs)
+        nat = natural_values(structure, u, refs)
         for plan in structure.plans:
             prior = structure.priors[plan.name]
             if plan.shared:
-                v = mus[plan.name] if plan.data_units else mus[plan.name] + _shift(
+                v = mus[plan.name] if plan.data_units else mus[plan.name] + shift_of(
                     structure, plan, nat_mu, refs
                 )
-                numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v))
+                numpyro.factor(f"prior_{plan.name}", prior_logp(prior, v))
             else:
-                v = u[plan.name] if plan.data_units else u[plan.name] + _shift(
+                v = u[plan.name] if plan.data_units else u[plan.name] + shift_of(
                     structure, plan, nat, refs
                 )
-                numpyro.factor(f"prior_{plan.name}", _prior_logp(prior, v).sum())
+                numpyro.factor(f"prior_{plan.name}", prior_logp(prior, v).sum())
     return u
 
 
 def _noise_scales(
     structure: Structure, data: Mapping[str, Any], pred: Any, key: jax.Array | None
 ) -> jnp.ndarray:
-    """Log-space noise scale of every curve: shared, per level of one factor, or per curve
-    (centred, partially pooled: ``log sigma ~ Normal(mu_log_sigma, sd_log_sigma)``)."""
+    """Log-space noise scale of every curve.
+
+    Shared, per level of one factor, or per curve (partially pooled: ``log sigma ~
+    Normal(mu_log_sigma, sd_log_sigma)``, centred when every group has many points).
+    """
     log_sigma = numpyro.sample("mu_log_sigma", structure.priors["log_sigma"].to_numpyro())
     c_all = structure.n_all_curves
     if structure.noise == "shared":
@@ -514,6 +290,35 @@ def _standard_noise(
     return jax.vmap(one)(hashes)
 
 
+def _run_residual(
+    structure: Structure,
+    data: Mapping[str, Any],
+    pred: Mapping[str, Any],
+    refs: Mapping[str, Any],
+    u: Mapping[str, jnp.ndarray],
+    sigma: jnp.ndarray,
+    ou: tuple,
+    key: jax.Array,
+) -> jnp.ndarray:
+    """A draw of each prediction row's run residual, conditioned on its run's checkpoints."""
+    from bayes_scaling.residuals import forecast, kalman
+
+    train = pred["train"]
+    c = structure.n_curves
+    theta = {
+        p: param_transform(structure.priors[p])(v[:c])[train["curve_idx"]] for p, v in u.items()
+    }
+    off = data["log_y_ref"] if structure.output_scaled else 0.0
+    mean_tr = law_log_mean(structure, theta, train["x"], data["input_offset"], off)
+    resid = train["log_y"] - mean_tr
+    _, a, p, s_last = kalman(resid, sigma[:c][train["curve_idx"]], train, *ou)
+    m, sd = forecast(a, p, s_last, pred["row_run"], pred["s_rows"], *ou)
+    z = jax.vmap(lambda h: jax.random.normal(jax.random.fold_in(key, h)))(
+        pred["row_hash"] ^ jnp.uint32(_salt("ou"))
+    )
+    return m + sd * z
+
+
 def scaling_model(
     data: Mapping[str, Any],
     structure: Structure,
@@ -543,9 +348,9 @@ def scaling_model(
     # salt and the hash of its labels, so rows do not influence each other's draws
     key = numpyro.prng_key() if structure.predict else None
     u = _curve_values(structure, data, refs, pred, key)
-    theta_ref = {p: _transform(structure.priors[p])(v) for p, v in u.items()}
+    theta_ref = {p: param_transform(structure.priors[p])(v) for p, v in u.items()}
     if not structure.predict:
-        nat = _natural(structure, u, refs)
+        nat = natural_values(structure, u, refs)
         with numpyro.plate("curve", structure.n_curves):
             for p in structure.law.params:
                 numpyro.deterministic(p, nat[p])
@@ -555,7 +360,17 @@ def scaling_model(
     theta_rows = {p: v[cidx] for p, v in theta_ref.items()}
     mean = law_log_mean(structure, theta_rows, data["x"], data["input_offset"], log_y_offset)
     scale = sigma[cidx]
-    obs_dist = obs_distribution(structure, mean, scale)
+    ou = None
+    if structure.residual == "ou":
+        from bayes_scaling.residuals import SequentialOU, ou_parameters
+
+        ou = ou_parameters(structure.priors)
+        if not structure.predict:
+            numpyro.sample("log_y", SequentialOU(mean, scale, data, *ou), obs=log_y)
+            return
+        obs_dist = None
+    else:
+        obs_dist = obs_distribution(structure, mean, scale)
     if not structure.predict:
         with numpyro.plate("point", data["x"].shape[0]):
             with numpyro.handlers.mask(mask=data["mask"]):
@@ -572,6 +387,8 @@ def scaling_model(
     drift = drift_log(
         pred, mean, mean0, jax.random.fold_in(key, 1), bool(structure.extras.get("drift"))
     )
+    if ou is not None:
+        drift = drift + _run_residual(structure, data, pred, refs, u, sigma, ou, key)
     log_mu = numpyro.deterministic("log_mu", mean + drift)
     nu = obs_dist.df if structure.likelihood == "student_t" else None
     eps = _standard_noise(structure, jax.random.fold_in(key, 2), pred["row_hash"], nu)

@@ -392,6 +392,8 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
         }
         pred = {
             "drift": drift,
+            **(_ou_block(fit, unit[lo:hi], x[lo:hi], size) if fit.structure.residual == "ou"
+               else {}),
             "x0": padded["x0"],
             "decades": padded["decades"],
             "row_curve": padded["row_unit"].astype(np.int64),
@@ -411,6 +413,27 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
         sites["tau"] = posterior["disc_tau"]
         sites["bias"] = posterior["disc_bias"]
     return sites, info
+
+
+def _ou_block(fit: Any, unit: np.ndarray, x: np.ndarray, size: int) -> dict:
+    """Training checkpoints (to filter each run's residual) and the rows' runs and positions."""
+    from bayes_scaling.fit import ordering_scale
+    from bayes_scaling.residuals import run_layout
+
+    x_tr = _arviz.group_var(fit.idata, "constant_data", "x")
+    ridx = _arviz.group_var(fit.idata, "constant_data", "run_idx")
+    train = {
+        "x": x_tr,
+        "curve_idx": _arviz.group_var(fit.idata, "constant_data", "curve_idx"),
+        "log_y": np.log(_arviz.group_var(fit.idata, "constant_data", "y")),
+        **run_layout(ridx, ordering_scale(fit.law, x_tr), len(fit.runs)),
+    }
+    pad = size - len(unit)
+    return {
+        "train": train,
+        "row_run": np.pad(np.asarray(unit, dtype=np.int64), (0, pad), constant_values=-1),
+        "s_rows": np.pad(ordering_scale(fit.law, x), (0, pad)),
+    }
 
 
 def _static_free(pred: dict) -> dict:
@@ -551,7 +574,8 @@ def curve_parameters(
     Fitted curves use their posterior; unseen ones are drawn from the hierarchy, with the same
     draws as :func:`predictive_draws` under the same seed.
     """
-    from bayes_scaling.model import _natural, _transform
+    from bayes_scaling.structure import natural_values as _natural
+    from bayes_scaling.structure import param_transform as _transform
 
     frame = pd.DataFrame(
         {g: [k[j] for k in keys] for j, g in enumerate(fit.group_cols)}, index=range(len(keys))
@@ -573,8 +597,16 @@ def pointwise_loglik(
     """Log density of every (padded) training row under every draw: ``(chains, draws, rows)``."""
     from numpyro.infer.util import log_likelihood
 
-    model = partial(scaling_model, structure=structure)
-    names = [k for k in posterior if not k.startswith("disc_")]
+    names = tuple(sorted(k for k in posterior if not k.startswith("disc_")))
+
+    def build() -> Any:
+        model = partial(scaling_model, structure=structure)
+
+        def run(samples: Any, d: Any, ly: Any) -> Any:
+            return log_likelihood(model, samples, batch_ndims=2, data=d, log_y=ly)["log_y"]
+
+        return jax.jit(run)
+
+    program = _program("loglik", (*structure.key(), names), build)
     samples = {k: jnp.asarray(posterior[k]) for k in names}
-    ll = log_likelihood(model, samples, batch_ndims=2, data=data, log_y=jnp.asarray(log_y))
-    return np.asarray(ll["log_y"])
+    return np.asarray(program(samples, data, jnp.asarray(log_y)))

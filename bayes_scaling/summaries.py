@@ -53,7 +53,7 @@ def _level_u(fit: Any, p: str, j: int, seed: int) -> np.ndarray:
     """
     import jax
 
-    from bayes_scaling.model import conditional_effects, effect_design
+    from bayes_scaling.hierarchy import conditional_effects, effect_design
 
     st = fit.structure
     plan = next(pl for pl in st.plans if pl.name == p)
@@ -106,7 +106,7 @@ def level_values(fit: Any, factor: str, seed: int = 0) -> dict[str, np.ndarray]:
     their population average (effect zero) and no per-curve residual: the level's typical curve.
     Returns ``{param: (draws, levels)}``. Only under partial pooling.
     """
-    from bayes_scaling.model import _natural
+    from bayes_scaling.structure import natural_values as _natural
 
     st = fit.structure
     if st.pooling != "partial":

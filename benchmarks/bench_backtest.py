@@ -29,9 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from bayes_scaling.backtest import PROBS, backtest  # noqa: E402
 
 import bayes_scaling as bs  # noqa: E402
-from bayes_scaling.backtest import PROBS, backtest  # noqa: E402
 
 FAST = os.environ.get("BAYES_SCALING_FAST", "") not in ("", "0")
 SAMPLER = dict(chains=2, warmup=200, draws=200) if FAST else dict(chains=2, warmup=500, draws=500)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-import bayes_scaling as bs
 from bayes_scaling.baselines import fit_least_squares
 from bayes_scaling.optimal import optimal_allocation
+
+import bayes_scaling as bs
 
 FAST = os.environ.get("BAYES_SCALING_FAST", "") not in ("", "0")
 SAMPLER = dict(chains=2, warmup=300, draws=300) if FAST else dict(chains=4, warmup=1000, draws=1000)

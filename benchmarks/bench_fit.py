@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bayes_scaling.baselines import fit_least_squares
 
 import bayes_scaling as bs
-from bayes_scaling.baselines import fit_least_squares
 
 FAST = os.environ.get("BAYES_SCALING_FAST", "") not in ("", "0")
 OUT = Path(__file__).parent / "results" / "bench_fit.json"

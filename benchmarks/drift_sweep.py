@@ -3,7 +3,7 @@
 ``python benchmarks/drift_sweep.py [--workers 2] [--draws 400] [--studies a,b]`` writes
 ``benchmarks/results/drift_sweep/``: ``points.csv`` (one row per held-out point, law and cut-off),
 ``draws.npz`` (thinned parameter-only log predictive draws, aligned with the rows),
-``fits.csv`` (one row per fit, with the within-study leave-future-out inner errors) and
+``fits.csv`` (one row per fit, with its sampler and fit checks) and
 ``provenance.json`` (versions, settings, SHA-256 of every dataset file used).
 Then ``python benchmarks/build_drift_prior.py`` fits and ships the prior.
 """
@@ -26,10 +26,13 @@ OUT = Path(__file__).parent / "results" / "drift_sweep"
 
 def _job(args: tuple) -> tuple:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
     import warnings
 
     warnings.simplefilter("ignore")
-    from bayes_scaling.sweep import BUNDLED_STUDIES, sweep_study
+    from bayes_scaling.drift.sweep import BUNDLED_STUDIES, sweep_study
 
     name, frac, law, settings = args
     spec = BUNDLED_STUDIES[name]
@@ -40,9 +43,11 @@ def _job(args: tuple) -> tuple:
         spec.y,
         spec.groups or None,
         study=name,
+        kind=spec.kind,
         domain=spec.domain,
         laws=(law,),
         fractions=(frac,),
+        run=spec.run,
         min_points=spec.min_points,
         **settings,
     )
@@ -57,8 +62,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chains", type=int, default=2)
-    ap.add_argument("--warmup", type=int, default=400)
-    ap.add_argument("--draws", type=int, default=400)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--studies", default="", help="comma-separated subset (default: all)")
     ap.add_argument("--out", default=str(OUT))
@@ -67,7 +72,7 @@ def main() -> None:
     import pandas as pd
 
     from bayes_scaling import __version__
-    from bayes_scaling.sweep import BUNDLED_STUDIES
+    from bayes_scaling.drift.sweep import BUNDLED_STUDIES
 
     names = [s for s in a.studies.split(",") if s] or list(BUNDLED_STUDIES)
     settings = dict(chains=a.chains, warmup=a.warmup, draws=a.draws, seed=a.seed)
@@ -92,8 +97,9 @@ def main() -> None:
     fits.to_csv(out / "fits.csv", index=False)
     data_files = {}
     for n in names:
-        ds = BUNDLED_STUDIES[n].dataset
-        file = "revisiting_lang.csv" if ds.startswith("revisiting") else f"{ds}.csv"
+        from bayes_scaling.datasets import dataset_file
+
+        file = dataset_file(BUNDLED_STUDIES[n].dataset)
         blob = resources.files("bayes_scaling.datasets").joinpath(file).read_bytes()
         data_files[file] = hashlib.sha256(blob).hexdigest()
     prov = {
@@ -105,6 +111,7 @@ def main() -> None:
             n: {
                 "dataset": BUNDLED_STUDIES[n].dataset,
                 "domain": BUNDLED_STUDIES[n].domain,
+                "kind": BUNDLED_STUDIES[n].kind,
                 "laws": list(BUNDLED_STUDIES[n].laws),
                 "x": list(BUNDLED_STUDIES[n].x),
                 "y": BUNDLED_STUDIES[n].y,

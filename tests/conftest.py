@@ -8,27 +8,40 @@ os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
 
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from bayes_scaling import ScalingLaw  # noqa: E402
-from bayes_scaling.simulate import simulate_saturating  # noqa: E402
+from bayes_scaling import ScalingLaw, load_dataset  # noqa: E402
+from bayes_scaling.evaluation.simulate import simulate_saturating  # noqa: E402
 
 #: Held-out scales: 10x to 100x beyond the largest training scale (1e8).
 HELD_OUT_X = (1e9, 3e9, 1e10)
 #: Combination left out of training (architecture2 never measured in domain1).
 DROPPED = ("architecture2", "domain1")
+#: Small sampler settings shared by fits in tests (tolerances are set for them).
+FAST = dict(chains=2, warmup=300, draws=300)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
 
 
+#: Session fixtures that fit models: tests using one share a worker, so it is fitted once.
+_FIT_FIXTURES = {"fit": "session_fit", "nmt_auto": "nmt_auto", "power_fit": "power_fit"}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    # tests sharing the session fit run on one worker, so it is fitted once
     for item in items:
-        if "fit" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("session_fit"))
+        names = getattr(item, "fixturenames", ())
+        for fixture, group in _FIT_FIXTURES.items():
+            if fixture in names:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="slow: pass --run-slow")
@@ -47,13 +60,45 @@ def sim():
 def fit(sim):
     """Partially pooled saturating fit of ``sim`` (fitted once per session)."""
     return ScalingLaw("saturating").fit(
-        sim.runs,
-        x="x",
-        y="loss",
-        groups=["architecture", "domain"],
-        chains=2,
-        warmup=300,
-        draws=300,
-        seed=1,
-        warn=False,
+        sim.runs, x="x", y="loss", groups=["architecture", "domain"], seed=1, warn=False, **FAST
     )
+
+
+@pytest.fixture(scope="session")
+def power_runs():
+    """Three architectures, pure power laws with known exponents, 10 points over 3 decades."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for arch, a, alpha in (("a", 8.0, 0.30), ("b", 6.0, 0.20), ("c", 7.0, 0.25)):
+        for x in np.geomspace(1e6, 1e9, 10):
+            rows.append({"arch": arch, "N": x,
+                         "loss": a * (x / 1e7) ** -alpha * np.exp(0.01 * rng.standard_normal())})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="session")
+def power_fit(power_runs):
+    """Partially pooled power-law fit of ``power_runs``."""
+    return ScalingLaw("power").fit(power_runs, x="N", y="loss", groups="arch", seed=0,
+                                   warn=False, **FAST)
+
+
+@pytest.fixture(scope="session")
+def nmt():
+    return load_dataset("revisiting_nmt")
+
+
+@pytest.fixture(scope="session")
+def nmt_auto(nmt):
+    """``law="auto"`` on the NMT training split (three laws, weighed per curve)."""
+    train = nmt[nmt["train"]]
+    return ScalingLaw().fit(train, x="seen_examples", y="loss", groups="architecture", seed=0,
+                            warn=False, **FAST)
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test clearly when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared/data not available here ({path} missing)")
+    return path

@@ -34,27 +34,27 @@ def test_crossed_curves():
 @pytest.mark.parametrize(
     "mutate, args, match",
     [
-        (lambda d: d, dict(x="params"), "scale column 'params' not found"),
+        (lambda d: d, dict(x="params"), "input column 'params' not found"),
         (lambda d: d, dict(y="nll"), "metric column 'nll' not found"),
         (
             lambda d: d.assign(N=d["N"].astype(str).where(d.index != 2, "big")),
             {},
-            "scale column 'N' must be numeric.*'big'",
+            "input column 'N' must be numeric.*'big'",
         ),
         (
             lambda d: d.assign(loss=d["loss"].where(d.index != 1, np.nan)),
             {},
-            "metric column 'loss' has 1 NaN/inf value\\(s\\) at rows 1",
+            "metric column 'loss' has 1 empty value\\(s\\) at row with index 1",
         ),
         (
             lambda d: d.assign(N=d["N"].where(d.index != 5, np.inf)),
             {},
-            "scale column 'N' has 1 NaN/inf",
+            "input column 'N' has 1 NaN/inf",
         ),
         (
             lambda d: d.assign(N=d["N"].where(d.index != 0, 0.0)),
             {},
-            "scale column 'N' must be > 0.*rows 0",
+            "input column 'N' must be > 0.*row with index 0",
         ),
         (lambda d: d.assign(loss=-d["loss"]), {}, "metric column 'loss' must be > 0"),
         (
@@ -78,7 +78,7 @@ def test_validation_errors(runs, mutate, args, match):
 
 
 def test_too_few_points_says_how_many(runs):
-    with pytest.raises(ValueError, match="curve arch='b' has 2 point\\(s\\) but needs at least 3"):
+    with pytest.raises(ValueError, match="curve arch=b has 2 point\\(s\\) but needs at least 3"):
         ScalingLaw("saturating").fit(runs.iloc[:6], x="N", y="loss", groups="arch")
 
 
@@ -101,37 +101,34 @@ def test_missing_csv(tmp_path):
         validate_runs(tmp_path / "nope.csv", "N", "loss")
 
 
-@pytest.mark.parametrize(
-    "model, kwargs, match",
-    [
-        (ScalingLaw("chinchilla"), {}, "takes 2 scale column"),
-        (ScalingLaw(pooling="some"), {}, "pooling must be one of"),
-        (ScalingLaw(likelihood="cauchy"), {}, "likelihood must be one of"),
-        (ScalingLaw(noise="dataset"), {}, "noise must be 'curve', 'shared' or a group column"),
-        (
-            ScalingLaw(priors={"log_gamma": {"dist": "Normal", "loc": 0, "scale": 1}}),
-            {},
-            "unknown prior name 'log_gamma'",
-        ),
-        (ScalingLaw(), dict(chains=0), "chains must be >= 1"),
-        (ScalingLaw(), dict(target_accept=1.5), "target_accept must be in \\(0, 1\\)"),
-        (ScalingLaw(pooling="none", min_points=2), {}, "only pooling='partial'"),
-    ],
-)
-def test_model_argument_errors(runs, model, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        model.fit(runs, x="N", y="loss", groups="arch", **kwargs)
+def test_labels_keep_their_text(tmp_path):
+    """"01" and "1" are two curves, "1e3" and "1000" too, and "NA" is a label, not missing."""
+    path = tmp_path / "runs.csv"
+    path.write_text("arch,N,loss\n01,1,2.0\n1,1,2.0\n1e3,1,2.0\n1000,1,2.0\nNA,1,2.0\n")
+    rd = validate_runs(path, "N", "loss", "arch")
+    assert rd.levels["arch"] == ["01", "1", "1e3", "1000", "NA"] and rd.n_curves == 5
+    df = pd.DataFrame({"arch": [1, 1.0, 2], "N": [1.0, 2.0, 3.0], "loss": [2.0, 1.9, 1.8]})
+    assert validate_runs(df, "N", "loss", "arch").levels["arch"] == ["1", "2"]
 
 
-def test_prior_names_and_shared_sd_override(runs):
-    model = ScalingLaw(
-        "power",
-        priors={
-            "log_alpha_sd": {"dist": "HalfNormal", "scale": 0.1},
-            "log_alpha": {"dist": "Normal", "loc": -2.5, "scale": 0.3},
-        },
-    )
-    priors = model.prior_names(runs, "N", "loss", "arch")
-    assert priors["log_alpha_sd_arch"].args == {"scale": 0.1}
-    assert priors["log_alpha"].args == {"loc": -2.5, "scale": 0.3}
-    assert priors["log_A_sd_arch"].args == {"scale": 1.0}
+def test_messages_give_file_lines(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("N,loss\n1,2.0\n2,abc\n3,1.5\n")
+    with pytest.raises(ValueError, match="'abc' at line 3 of runs.csv"):
+        validate_runs(path, "N", "loss")
+    path.write_text("N;loss\n1;2.0\n2;1.8\n")  # semicolons are read too
+    assert validate_runs(path, "N", "loss").n == 2
+    path.write_bytes(b"\xef\xbb\xbfN,loss\n1,2.0\n")  # a byte-order mark
+    assert validate_runs(path, "N", "loss").n == 1
+    path.write_text("N,loss,N\n1,2.0,1\n")
+    with pytest.raises(ValueError, match="repeats column name"):
+        validate_runs(path, "N", "loss")
+
+
+def test_runs_must_stay_in_one_curve():
+    df = pd.DataFrame({"arch": ["a", "a", "b"], "run": ["r1", "r1", "r1"], "N": [1.0, 2, 3],
+                       "loss": [2.0, 1.9, 1.8]})
+    with pytest.raises(ValueError, match="run 'r1' \\(column 'run'\\) spans several curves"):
+        validate_runs(df, "N", "loss", "arch", run="run")
+    ok = validate_runs(df.assign(run=["r1", "r1", "r2"]), "N", "loss", "arch", run="run")
+    assert ok.runs == ["r1", "r2"] and list(ok.run_curve) == [0, 1]

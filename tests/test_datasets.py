@@ -42,3 +42,13 @@ def test_datablations_and_porian():
     p = load_dataset("porian_isoflop")
     assert len(p) == 176 and set(p["dataset"]) == {"rw", "owt2"}
     assert ((p["C"] / (6 * p["N"] * p["D"])).between(0.99, 1.01)).all()
+
+
+def test_llama3_bnsl_and_vision():
+    d = load_dataset("llama3_isoflop")
+    assert len(d) == 133 and d["C"].nunique() == 10
+    assert ((d["C"] / (6 * d["N"] * d["D"])).between(0.999, 1.001)).all()
+    b = load_dataset("bnsl_addition")
+    assert len(b) == 17 and int(b["train"].sum()) == 14
+    v = load_dataset("revisiting_vision")
+    assert len(v) == 18883 and v.groupby(["task", "model"]).ngroups == 72

@@ -1,10 +1,11 @@
-import json
+"""Predictions: row order, columns, independence of rows, seeds, drift and its distance."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from bayes_scaling import predictive_draws
+from bayes_scaling.predict import central_interval, check_probs, summarise
 
 
 def test_rows_kept_in_order_with_index(fit):
@@ -20,77 +21,76 @@ def test_rows_kept_in_order_with_index(fit):
     pred = fit.predict(at, prob=[0.5, 0.9])
     assert list(pred.index) == [7, 3, 5]
     assert list(pred["note"]) == ["a", "b", "c"]
-    for col in (
-        "mean",
-        "median",
-        "lower",
-        "upper",
-        "lower_50",
-        "upper_90",
-        "curve_median",
-        "curve_lower",
-        "curve_upper",
-        "curve",
-        "kind",
-    ):
+    for col in ("mean", "median", "lower", "upper", "lower_50", "upper_90", "curve_median",
+                "curve_lower", "curve_upper", "curve", "kind", "extrapolation_decades",
+                "mean_note"):
         assert col in pred.columns
     assert (pred["lower"] == pred["lower_50"]).all()
     assert (pred["lower_90"] < pred["lower_50"]).all()
-    assert (pred["curve_lower"] >= pred["lower"]).all()  # noise widens the interval
-    # larger scale -> lower predicted loss on the same curve
+    assert (pred["curve_lower"] >= pred["lower"]).all()  # noise and drift widen the interval
     assert pred.loc[7, "median"] < pred.loc[5, "median"]
 
 
 def test_row_prediction_independent_of_other_rows(fit):
     a = pd.DataFrame(
-        {"architecture": ["new", "architecture0"], "domain": ["domain1"] * 2, "x": [1e9, 1e9]}
+        {"architecture": ["new", "architecture0", "architecture1"],
+         "domain": ["domain1"] * 3, "x": [1e9, 1e9, 2e9]}
     )
     both = predictive_draws(fit, a, seed=3)
     alone = predictive_draws(fit, a.iloc[[0]], seed=3)
     np.testing.assert_array_equal(both.observed[:, 0], alone.observed[:, 0])
-    other_seed = predictive_draws(fit, a.iloc[[0]], seed=4)
-    assert not np.array_equal(other_seed.observed[:, 0], alone.observed[:, 0])
+    second = predictive_draws(fit, a.iloc[[2, 1]], seed=3)
+    np.testing.assert_array_equal(both.observed[:, 1], second.observed[:, 1])
+    again = predictive_draws(fit, a.iloc[[1]], seed=3)
+    np.testing.assert_array_equal(again.observed[:, 0], both.observed[:, 1])
+    other = predictive_draws(fit, a.iloc[[1]], seed=4)
+    assert not np.array_equal(other.observed[:, 0], both.observed[:, 1])
 
 
-@pytest.mark.parametrize(
-    "at, kwargs, match",
-    [
-        (
-            pd.DataFrame({"architecture": ["architecture0"], "x": [1e9]}),
-            {},
-            "group column 'domain' not found",
-        ),
-        (
-            pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [0.0]}),
-            {},
-            "scale column 'x' must be > 0",
-        ),
-        (
-            pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [1e20]}),
-            {},
-            "decades outside the fitted range.*units",
-        ),
-        (
-            pd.DataFrame({"architecture": ["archtecture0"], "domain": ["domain0"], "x": [1e9]}),
-            {"allow_new_levels": False},
-            "label 'archtecture0' not seen in training",
-        ),
-        (
-            pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [1e9]}),
-            {"prob": 1.2},
-            "prob must be in \\(0, 1\\)",
-        ),
-    ],
-)
-def test_prediction_errors(fit, at, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        fit.predict(at, **kwargs)
+def test_drift_grows_with_distance_and_is_zero_inside(fit):
+    x = np.array([1e7, 1e8, 1e9, 1e10, 1e11])
+    at = pd.DataFrame({"architecture": "architecture0", "domain": "domain0", "x": x})
+    d = predictive_draws(fit, at, seed=0)
+    np.testing.assert_allclose(d.decades, np.maximum(np.log10(x / 1e8), 0), atol=1e-9)
+    np.testing.assert_array_equal(d.expected[:, :2], d.curve[:, :2])
+    spread = np.log(d.expected / d.curve).std(axis=0)
+    assert spread[0] == 0 and np.all(np.diff(spread[1:]) > 0)
 
 
-def test_draws_available_for_custom_questions(fit):
-    at = pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [1e10]})
-    d = predictive_draws(fit, at)
-    assert d.observed.shape == d.curve.shape == (600, 1)
-    p_below = float((d.observed[:, 0] < 2.0).mean())
-    assert 0.0 <= p_below <= 1.0
-    json.dumps({"p": p_below})
+def test_compute_extrapolation_counts_for_two_inputs():
+    """Inside each input's range, a 3x larger product (compute) is 0.48 decades out."""
+    from bayes_scaling.drift.distance import distance_table, extrapolation_distance
+
+    train = np.log10(np.array([[1e8, 1e10], [1e9, 1e9], [1e7, 1e11]]))
+    table = distance_table(train, np.zeros(3, dtype=int), 1)
+    row = np.log10(np.array([[3e8, 1e11]]))  # N and D each inside; N*D 3x the max
+    dec, back = extrapolation_distance(table, row, np.array([0]))
+    assert dec[0] == pytest.approx(np.log10(3e19 / 1e18), abs=1e-12)
+    np.testing.assert_allclose(back[0], [-dec[0] / 2, -dec[0] / 2])
+    inside = np.log10(np.array([[1e8, 1e9]]))
+    assert extrapolation_distance(table, inside, np.array([0]))[0][0] == 0.0
+    below = np.log10(np.array([[1e6, 1e9]]))  # smaller model than any
+    assert extrapolation_distance(table, below, np.array([0]))[0][0] == pytest.approx(1.0)
+
+
+def test_units_mismatch_and_prob_errors(fit):
+    at = pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"], "x": [1e20]})
+    with pytest.raises(ValueError, match="decades outside the fitted range"):
+        fit.predict(at)
+    with pytest.raises(ValueError, match="probability strictly between 0 and 1"):
+        check_probs(1.5)
+    with pytest.raises(ValueError, match="probability strictly between 0 and 1"):
+        check_probs(0)
+    clash = pd.DataFrame({"architecture": ["architecture0"], "domain": ["domain0"],
+                          "x": [1e9], "median": [1.0]})
+    with pytest.raises(ValueError, match="already has column\\(s\\) \\['median'\\]"):
+        fit.predict(clash)
+
+
+def test_central_interval_and_summaries():
+    d = np.random.default_rng(0).standard_normal((20000, 2))
+    lo, med, hi = central_interval(d, 0.9)
+    np.testing.assert_allclose(lo, -1.645, atol=0.05)
+    np.testing.assert_allclose(hi, 1.645, atol=0.05)
+    s = summarise(d, [0.9, 0.5])
+    assert {"mean", "median", "lower_90", "upper_50"} <= set(s)

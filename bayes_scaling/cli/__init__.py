@@ -1,9 +1,10 @@
-"""Command line: ``bayes-scaling fit|predict|summary|compare-laws|optimal|risk|check|tune|
-compare|backtest|demo``.
+"""Command line ``bayes-scaling``.
 
-Every failure ends with a non-zero exit and one line ``bayes-scaling: error: ...`` on stderr
-(``--debug`` shows the traceback instead). Verbs live in small modules by theme; the options
-they share (sampler, output files, ``--law``) are defined once in :mod:`._common`.
+Verbs: ``fit``, ``predict``, ``summary``, ``compare-laws``, ``optimal``, ``risk``, ``check``,
+``tune``, ``compare``, ``backtest``, ``demo``. Every failure ends with a non-zero exit and one
+line ``bayes-scaling: error: ...`` on stderr (``--debug`` shows the traceback instead). Verbs
+live in small modules by theme; the options they share (sampler, output files, ``--law``) are
+defined once in :mod:`._common`.
 """
 
 from __future__ import annotations

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from typing import Any
 
 from bayes_scaling.datasets import load_dataset
 from bayes_scaling.fit import ScalingLaw

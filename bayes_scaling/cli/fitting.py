@@ -128,8 +128,9 @@ def cmd_fit(a: argparse.Namespace) -> None:
     fit.save(out)
     print(fit)
     if hasattr(fit, "components"):
-        print(f"law weights (stacking over curves' held-out blocks): "
-              f"{dict(zip(fit.laws, [round(float(w), 3) for w in fit.global_weights], strict=True))}")
+        weights = {k: round(float(w), 3) for k, w in zip(fit.laws, fit.global_weights,
+                                                         strict=True)}
+        print(f"law weights (stacking over curves' held-out blocks): {weights}")
     disc = fit.discrepancy
     if disc is not None:
         print(disc.summary())

@@ -1,5 +1,8 @@
-"""Comparisons: levels of a factor (which architecture scales better, where curves cross),
-what partial pooling buys, functional forms (``auto``, ``compare-laws``) and prior sensitivity."""
+"""Comparisons of levels, pooling structures, functional forms and priors.
+
+Which architecture scales better and where curves cross, what partial pooling buys, functional
+forms (``auto``, ``compare-laws``) and prior sensitivity.
+"""
 
 from bayes_scaling.compare.forms import FormFit, compare_laws
 from bayes_scaling.compare.levels import (

@@ -411,12 +411,14 @@ def save_form_fit(fit: FormFit, path: str | PathLike[str]) -> None:
     """One netCDF file: each law's InferenceData under ``/<law>/``, the weights in the root."""
     from pathlib import Path
 
-    from bayes_scaling.fit import FORMAT_VERSION
     from bayes_scaling.io import atomic_write, fit_checksum
+    from bayes_scaling.result import FORMAT_VERSION
 
     path = Path(path)
     if path.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
-        raise ValueError(f"a fit is saved as netCDF: the file name must end in .nc, got {path.name!r}")
+        raise ValueError(
+            f"a fit is saved as netCDF: the file name must end in .nc, got {path.name!r}"
+        )
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": "forms",
@@ -437,9 +439,9 @@ def save_form_fit(fit: FormFit, path: str | PathLike[str]) -> None:
 
 def load_form_fit(root_attrs: Any, meta: dict, path: Any, law: Any = None) -> FormFit:
     """Inverse of :func:`save_form_fit` (checksums verified, each law resolved and checked)."""
-    from bayes_scaling.fit import ScalingFit
     from bayes_scaling.io import fit_checksum
     from bayes_scaling.laws import resolve_law
+    from bayes_scaling.result import ScalingFit
 
     comps = {}
     for name in meta["laws"]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from typing import Any
 
 from bayes_scaling.predict import central_interval, check_probs, predictive_draws
 from bayes_scaling.summaries import level_draws

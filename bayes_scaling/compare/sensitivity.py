@@ -23,9 +23,12 @@ __all__ = ["prior_sensitivity", "exponent_prior_names", "exponent_params"]
 
 
 def exponent_params(law: Law) -> list[str]:
-    """The law's exponents: parameters that scale an input's reference amplitude (``alpha`` in
-    ``B / N**alpha``), found from the law's scale covariance, or else positive parameters that
-    are never moved to the reference point (unit-free)."""
+    """The law's exponents.
+
+    Parameters that scale an input's reference amplitude (``alpha`` in ``B / N**alpha``), found
+    from the law's scale covariance, or else positive parameters that are never moved to the
+    reference point (unit-free).
+    """
     cov = detect_covariance(law)
     mult = {s.multiplier for v in cov.shifts.values() for s in v if s.multiplier}
     if mult:

@@ -13,7 +13,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_dataset", "list_datasets", "DATASETS"]
+__all__ = ["load_dataset", "list_datasets", "dataset_file", "DATASETS"]
 
 #: name -> one-line description (units and provenance are in SOURCES.md)
 DATASETS: dict[str, str] = {
@@ -60,6 +60,10 @@ DATASETS: dict[str, str] = {
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
         "removed (712 rows): NMT, LM and BIG-bench curves vs seen examples, official split"
     ),
+    "revisiting_vision": (
+        "Revisiting Neural Scaling Laws, vision half (18,883 rows): few-shot error of 6 "
+        "architectures x 12 tasks against upstream examples seen; 'train' = official split"
+    ),
     "revisiting_nmt": (
         "The 5 NMT architectures of revisiting_lang (53 rows): log-perplexity vs training "
         "sentence pairs; 'train' is the benchmark's official split (last point held out)"
@@ -75,12 +79,26 @@ _NMT_NAMES = {
 }
 
 
+def dataset_file(name: str) -> str:
+    """The file a bundled dataset is read from."""
+    if name.startswith("revisiting_"):
+        return "revisiting_lang.csv" if name != "revisiting_vision" else "revisiting_vision.csv.gz"
+    return _FILES.get(name, f"{name}.csv")
+
+
+#: Datasets stored under another file name (compressed learning curves).
+_FILES: dict[str, str] = {}
+
+
 def list_datasets() -> list[str]:
     """Names of the bundled datasets."""
     return list(DATASETS)
 
 
 def _read(file: str) -> pd.DataFrame:
+    if file.endswith(".gz"):
+        with resources.files(__name__).joinpath(file).open("rb") as fh:
+            return pd.read_csv(fh, compression="gzip")
     with resources.files(__name__).joinpath(file).open("r") as fh:
         return pd.read_csv(fh)
 
@@ -95,8 +113,10 @@ def load_dataset(name: str) -> pd.DataFrame:
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
+    if name == "revisiting_vision":
+        return _read("revisiting_vision.csv.gz")
     if name not in ("revisiting_lang", "revisiting_nmt"):
-        return _read(f"{name}.csv")
+        return _read(dataset_file(name))
     lang = _read("revisiting_lang.csv")
     lang = lang.rename(
         columns={"Domain": "domain", "Task": "task", "Model": "model", "train_split": "train"}

@@ -1,5 +1,7 @@
-"""Decisions built on the predictions: compute-optimal allocation, risk queries, checks of new
-runs, and hyper-parameter tuning."""
+"""Decisions built on the predictions.
+
+Compute-optimal allocation, risk queries, checks of new runs, and hyper-parameter tuning.
+"""
 
 from bayes_scaling.decisions.allocation import OptimalAllocation, optimal_allocation
 from bayes_scaling.decisions.compute import complete_compute

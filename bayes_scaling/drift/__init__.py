@@ -1,5 +1,7 @@
-"""Extrapolation drift: how far a prediction lies beyond the data, how fast real curves drift
-off any fitted law there (learned across studies), and the drift added to predictions.
+"""Extrapolation drift.
+
+How far a prediction lies beyond the data, how fast real curves drift off any fitted law
+there (learned across studies), and the drift added to predictions.
 
 * :mod:`~bayes_scaling.drift.distance`: the distance beyond the data, along products of inputs;
 * :mod:`~bayes_scaling.drift.apply`: the drift term of a prediction;

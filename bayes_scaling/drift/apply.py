@@ -12,7 +12,8 @@ For a row ``Delta`` decades beyond its curve's data (:mod:`bayes_scaling.drift.d
 * ``tau * xi * Delta``: a random drift that grows linearly with the distance, shared along a
   curve (``xi ~ Normal(0, 1)`` per curve).
 
-``(tau, b)`` come from the drift prior learned across real studies (:mod:`bayes_scaling.drift.prior`).
+``(tau, b)`` come from the drift prior learned across real studies
+(:mod:`bayes_scaling.drift.prior`).
 """
 
 from __future__ import annotations

@@ -60,6 +60,18 @@ def _where(col: str, value: Any) -> Callable[[pd.DataFrame], pd.DataFrame]:
     return lambda d: d[d[col] == value]
 
 
+def _vision(d: pd.DataFrame) -> pd.DataFrame:
+    """Four 10-shot tasks x 6 models, each curve thinned to at most 30 log-spaced points."""
+    d = d[d["task"].isin(["bird_10", "c_10", "cal_10", "inet_10"])]
+    keep = []
+    for _, g in d.groupby(["task", "model"], sort=False):
+        g = g.sort_values("seen_examples")
+        idx = np.unique(np.round(np.linspace(0, len(g) - 1, min(30, len(g)))).astype(int))
+        keep.append(g.iloc[idx])
+    out = pd.concat(keep).sort_index()
+    return out.assign(run=out["task"] + " | " + out["model"])
+
+
 #: The bundled real studies and how each is swept.
 BUNDLED_STUDIES: dict[str, StudySpec] = {
     "revisiting_nmt": StudySpec(
@@ -67,11 +79,16 @@ BUNDLED_STUDIES: dict[str, StudySpec] = {
     ),
     "revisiting_lm": StudySpec(
         "revisiting_lang", ("seen_examples",), "loss", ("model",), "steps", "language",
-        select=_where("domain", "LM"),
+        select=_where("domain", "LM"), run="model", fractions=(0.5, 0.7),
     ),
     "revisiting_bigbench": StudySpec(
         "revisiting_lang", ("seen_examples",), "loss", ("task",), "steps",
-        "language (downstream)", select=_where("domain", "BB"),
+        "language (downstream)", select=_where("domain", "BB"), run="task", fractions=(0.5, 0.7),
+    ),
+    "revisiting_vision": StudySpec(
+        "revisiting_vision", ("seen_examples",), "loss", ("task", "model"), "steps",
+        "vision (few-shot)", select=_vision, run="run", fractions=(0.5, 0.7),
+        note="4 ten-shot tasks x 6 models, curves thinned to 30 log-spaced points",
     ),
     "chinchilla": StudySpec(
         "chinchilla", ("N", "D"), "loss", (), "compute", "language", ("chinchilla",),
@@ -79,7 +96,8 @@ BUNDLED_STUDIES: dict[str, StudySpec] = {
     ),
     "datablations": StudySpec(
         "datablations", ("N", "D"), "val_loss", (), "compute", "language", ("chinchilla",),
-        select=lambda d: d[d["epochs"] <= 4], note="up to 4 epochs, where repetition barely matters",
+        select=lambda d: d[d["epochs"] <= 4],
+        note="up to 4 epochs, where repetition barely matters",
     ),
     "porian_isoflop": StudySpec(
         "porian_isoflop", ("N", "D"), "loss", ("dataset",), "compute", "language", ("chinchilla",)

@@ -1,5 +1,8 @@
-"""Evaluation: backtests against least squares, the least-squares peer itself, and simulated
-runs with known truth."""
+"""Evaluation.
+
+Backtests against least squares, the least-squares peer itself, and simulated runs with known
+truth.
+"""
 
 from bayes_scaling.evaluation.backtest import BacktestReport, backtest, score_log_draws
 from bayes_scaling.evaluation.baselines import BootstrapFit, fit_least_squares

@@ -1,4 +1,4 @@
-"""The peer every prediction is measured against: least squares in log space, multi-start, bootstrap.
+"""The peer every prediction is measured against: least squares, multi-start, bootstrap.
 
 What most scaling-law papers do: fit each curve alone by minimising the squared error of
 ``log y`` (optionally Huber's loss, as Hoffmann et al. 2022), from many starting points, then
@@ -32,7 +32,7 @@ _ITERS = 80
 
 
 def _transforms(law: Law) -> list[Any]:
-    from bayes_scaling.model import _transform
+    from bayes_scaling.structure import param_transform as _transform
 
     return [_transform(law.priors[p]) for p in law.params]
 

@@ -125,48 +125,48 @@ def simulate_saturating(
 def simulate_drift_studies(
     n_studies: int = 12,
     *,
-    mu_log_tau: float = float(np.log(0.03)),
-    sd_log_tau: float = 0.5,
-    mu_bias: float = 0.01,
-    sd_bias: float = 0.01,
+    groups: Sequence[str] = ("saturating|data", "chinchilla|compute"),
+    mu_log_tau: Sequence[float] = (float(np.log(0.03)), float(np.log(0.01))),
+    sd_log_tau: float = 0.4,
+    mu_bias: Sequence[float] = (0.2, -0.1),
+    sd_bias: float = 0.1,
     curves: int = 6,
     decades: Sequence[float] = (0.2, 0.5, 0.8, 1.2, 1.6),
+    slope: tuple[float, float] = (0.05, 0.25),
     pred_sd: tuple[float, float] = (0.005, 0.02),
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A family of studies whose extrapolation errors follow a known drift law.
 
-    Study ``s`` has ``tau_s = exp(mu_log_tau + sd_log_tau z_s)`` and ``b_s = mu_bias + sd_bias
-    w_s``; each curve ``u`` drifts as ``(b_s + tau_s xi_u) Delta`` on top of a parameter-only
+    Studies alternate between ``groups``; study ``s`` of group ``g`` has
+    ``tau_s = exp(mu_log_tau[g] + sd_log_tau z_s)`` and ``b_s = mu_bias[g] + sd_bias w_s``.
+    Each curve ``u`` declines at a log-slope drawn from ``slope`` per decade (the law's own
+    ``decline``) and drifts as ``b_s decline + tau_s xi_u Delta`` on top of a parameter-only
     prediction with log-space sd drawn uniformly from ``pred_sd``.
 
     Returns
     -------
     points : DataFrame
-        A sweep table (``study``, ``unit``, ``curve``, ``decades``, ``error``, ``pred_var``).
+        A sweep table (``study``, ``group``, ``unit``, ``curve``, ``decades``, ``decline``,
+        ``error``, ``pred_var``).
     truth : DataFrame
-        Per study ``tau`` and ``bias``.
+        Per study ``group``, ``tau`` and ``bias``.
     """
     rng = np.random.default_rng(seed)
     dec = np.asarray(decades, dtype=float)
     rows, truth = [], []
     for s in range(n_studies):
-        tau = float(np.exp(mu_log_tau + sd_log_tau * rng.standard_normal()))
-        bias = float(mu_bias + sd_bias * rng.standard_normal())
-        truth.append({"study": f"study{s}", "tau": tau, "bias": bias})
+        g = s % len(groups)
+        tau = float(np.exp(mu_log_tau[g] + sd_log_tau * rng.standard_normal()))
+        bias = float(mu_bias[g] + sd_bias * rng.standard_normal())
+        truth.append({"study": f"study{s}", "group": groups[g], "tau": tau, "bias": bias})
         for c in range(curves):
             xi = rng.standard_normal()
+            decline = rng.uniform(*slope) * dec * np.log(10)
             sd = rng.uniform(*pred_sd, size=dec.size)
-            err = (bias + tau * xi) * dec + sd * rng.standard_normal(dec.size)
-            for d, e, v in zip(dec, err, sd**2, strict=True):
-                rows.append(
-                    {
-                        "study": f"study{s}",
-                        "unit": f"curve{c}",
-                        "curve": f"curve{c}",
-                        "decades": d,
-                        "error": e,
-                        "pred_var": v,
-                    }
-                )
+            err = bias * decline + tau * xi * dec + sd * rng.standard_normal(dec.size)
+            for d, dl, e, v in zip(dec, decline, err, sd**2, strict=True):
+                rows.append({"study": f"study{s}", "group": groups[g], "unit": f"curve{c}",
+                             "curve": f"curve{c}", "decades": d, "decline": dl, "error": e,
+                             "pred_var": v})
     return pd.DataFrame(rows), pd.DataFrame(truth)

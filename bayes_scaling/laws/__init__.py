@@ -121,6 +121,24 @@ def resolve_law(spec: dict, override: str | Law | None = None) -> Law:
                 f"{err}; the fit's law {name!r} was recorded from {origin!r}: pass "
                 "--law FILE.py:NAME (API: law=...) to say where it is now"
             ) from None
+    if found.hash != spec.get("hash") and override is None and origin == "builtin":
+        if list(found.inputs) != list(spec.get("inputs", [])) or list(found.params) != list(
+            spec.get("params", [])
+        ):
+            raise LawError(
+                f"built-in law {name!r} of this version takes inputs {list(found.inputs)} and "
+                f"parameters {list(found.params)}; the fit recorded {spec.get('inputs')} and "
+                f"{spec.get('params')}: refit with this version"
+            )
+        import warnings
+
+        warnings.warn(
+            f"built-in law {name!r} changed since the fit (another bayes_scaling version); "
+            "predictions use this version's law with the fit's posterior",
+            UserWarning,
+            stacklevel=3,
+        )
+        return found
     if found.hash != spec.get("hash"):
         where = origin if override is None else str(override)
         raise LawError(

@@ -59,7 +59,9 @@ def spread_prior(prior: Prior, value: float | Prior | None = None) -> Prior:
         s = float(value)
     else:
         s = DEFAULT_SPREAD_LOG if prior.positive else 0.5 * prior.sd
-    return Prior("Gamma", concentration=2.0, rate=2.0 / s, note=f"spread of group effects, mean {s:g}")
+    return Prior(
+        "Gamma", concentration=2.0, rate=2.0 / s, note=f"spread of group effects, mean {s:g}"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -332,7 +334,7 @@ def law(
             spread=spr,
             shared=sh,
             scales=sc,
-            formula=formula or (doc.splitlines()[0] if doc else ""),
+            formula=formula or (doc.splitlines()[0].rstrip(".") if doc else ""),
             doc=doc,
             source=_source(f),
             origin="user",

@@ -1,5 +1,7 @@
-"""Laws over model size and data: ``chinchilla`` (Hoffmann et al. 2022) and ``kaplan`` (Kaplan et al.
-2020). Inputs ``(N, D)``: parameters, then tokens; compute is ``C = 6 N D``.
+"""Laws over model size and data: ``chinchilla`` and ``kaplan``.
+
+Hoffmann et al. 2022 and Kaplan et al. 2020. Inputs ``(N, D)``: parameters, then tokens;
+compute is ``C = 6 N D``.
 
 Priors: exponents ``LogNormal(log 0.3, 0.7)`` (Hoffmann: alpha 0.34, beta 0.28; Epoch's refit
 0.348/0.366); floors and amplitudes in data units ``LogNormal(log 0.5, 1.5)``; Kaplan's exponents
@@ -35,7 +37,7 @@ _KA = "Kaplan 2020: alpha_N=0.076, alpha_D=0.095"
     spread={"E": 1.0, "A": 1.0, "B": 1.0, "alpha": 0.7, "beta": 0.7},
 )
 def chinchilla(N, D, E, A, alpha, B, beta):  # noqa: ANN001, ANN201, N803
-    """L = E + A / N^alpha + B / D^beta  (Hoffmann et al. 2022)"""
+    """L = E + A / N^alpha + B / D^beta  (Hoffmann et al. 2022)."""
     return E + A * N**-alpha + B * D**-beta
 
 
@@ -50,6 +52,6 @@ def chinchilla(N, D, E, A, alpha, B, beta):  # noqa: ANN001, ANN201, N803
     spread={"N_c": 1.0, "D_c": 1.0, "alpha_N": 0.7, "alpha_D": 0.7},
 )
 def kaplan(N, D, N_c, D_c, alpha_N, alpha_D):  # noqa: ANN001, ANN201, N803
-    """L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D  (Kaplan et al. 2020)"""
+    """L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D  (Kaplan et al. 2020)."""
     inner = jnp.logaddexp((alpha_N / alpha_D) * jnp.log(N_c / N), jnp.log(D_c / D))
     return jnp.exp(alpha_D * inner)

@@ -55,7 +55,9 @@ def load_law_file(path: str | Path, name: str) -> Law:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
-        raise LawError(f"law file {str(p)!r} has a syntax error at line {err.lineno}: {err.msg}")
+        raise LawError(
+            f"law file {str(p)!r} has a syntax error at line {err.lineno}: {err.msg}"
+        ) from None
     except Exception as err:  # noqa: BLE001 - the user's module may raise anything
         first = str(err).splitlines()[0] if str(err) else ""
         raise LawError(

@@ -42,7 +42,7 @@ _SPREAD = {"alpha": 0.7, "A": 1.0, "E": 1.0}
 
 @law(inputs=("x",), priors={"A": AMPLITUDE, "alpha": EXPONENT}, spread={"A": 1.0, "alpha": 0.7})
 def power(x, A, alpha):  # noqa: ANN001, ANN201, N803 - a law is a plain function
-    """L = A * x^-alpha"""
+    """L = A * x^-alpha."""
     return A * x**-alpha
 
 
@@ -50,7 +50,7 @@ def power(x, A, alpha):  # noqa: ANN001, ANN201, N803 - a law is a plain functio
     inputs=("x",), priors={"E": AMPLITUDE, "A": AMPLITUDE, "alpha": EXPONENT}, spread=_SPREAD
 )
 def saturating(x, E, A, alpha):  # noqa: ANN001, ANN201, N803
-    """L = E + A * x^-alpha  (Hestness et al. 2017: irreducible error E)"""
+    """L = E + A * x^-alpha  (Hestness et al. 2017: irreducible error E)."""
     return E + A * x**-alpha
 
 
@@ -67,7 +67,7 @@ def saturating(x, E, A, alpha):  # noqa: ANN001, ANN201, N803
     spread={**_SPREAD, "x_break": 1.0, "delta": 0.2, "f": 0.3},
 )
 def broken(x, E, A, alpha, x_break, delta, f):  # noqa: ANN001, ANN201, N803
-    """L = E + A x^-alpha (1 + (x/x_break)^(1/f))^(-delta f)  (Caballero et al. 2022)"""
+    """L = E + A x^-alpha (1 + (x/x_break)^(1/f))^(-delta f)  (Caballero et al. 2022)."""
     bend = delta * f * jnp.logaddexp(0.0, jnp.log(x / x_break) / f)
     return E + A * jnp.exp(-alpha * jnp.log(x) - bend)
 
@@ -86,12 +86,12 @@ def broken(x, E, A, alpha, x_break, delta, f):  # noqa: ANN001, ANN201, N803
     spread={"E": 1.0, "D": 1.0, "x0": 1.0, "alpha": 0.7, "gamma": 0.7},
 )
 def m4(x, E, D, x0, alpha, gamma):  # noqa: ANN001, ANN201, N803
-    """L = E + D u,  u (1-u)^-gamma = (x/x0)^-alpha  (Alabdulmohsin et al. 2022, M4)"""
+    """L = E + D u,  u (1-u)^-gamma = (x/x0)^-alpha  (Alabdulmohsin et al. 2022, M4)."""
     r = -alpha * jnp.log(x / x0)
 
     def g(t: jnp.ndarray) -> jnp.ndarray:  # log u - gamma log(1-u) - r, with u = sigmoid(t)
         return -jax.nn.softplus(-t) + gamma * jax.nn.softplus(t) - r
 
     start = jnp.where(r < 0, r, r / (1.0 + gamma))
-    t = solve_increasing(g, start)
+    t = solve_increasing(g, start, iters=10)
     return E + D * jax.nn.sigmoid(t)

@@ -1,9 +1,10 @@
 """Root finding inside laws, differentiable by the implicit-function theorem.
 
-Some laws are defined implicitly (Alabdulmohsin et al. 2022's M4 estimator). :func:`solve_increasing`
-finds, element-wise, the root of a function that increases on the whole real line, with Newton's
-method from a caller-supplied start, and differentiates through the root with
-``jax.lax.custom_root`` (so gradients cost one extra evaluation, not one per iteration).
+Some laws are defined implicitly (Alabdulmohsin et al. 2022's M4 estimator).
+:func:`solve_increasing` finds, element-wise, the root of a function that increases on the whole
+real line, with Newton's method from a caller-supplied start, and differentiates through the
+root with ``jax.lax.custom_root`` (so gradients cost one extra evaluation, not one per
+iteration).
 """
 
 from __future__ import annotations

@@ -6,13 +6,11 @@ Free functions ``plot_x(fit, ..., ax=None) -> Axes``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-
-from typing import Any
 
 from bayes_scaling.compare.levels import compare_levels, crossover_curves, crossover_from_curves
 from bayes_scaling.plots._style import log_axes, new_axes
@@ -103,7 +101,8 @@ def plot_prior_posterior(
     drawn against the prior of the population mean. Where the posterior is much narrower than
     the prior, the data speak; where they overlap, the prior does.
     """
-    from bayes_scaling.model import _natural, _transform
+    from bayes_scaling.structure import natural_values as _natural
+    from bayes_scaling.structure import param_transform as _transform
 
     fit = getattr(fit, "main", fit)
     if param not in fit.law.params:

@@ -25,8 +25,11 @@ def curve_grid(
     extend: float,
     n_grid: int,
 ) -> pd.DataFrame:
-    """Rows to predict for drawing curves: per curve, log-spaced scales from its smallest
-    training scale to ``extend`` times its largest (training or ``data``) scale."""
+    """Rows to predict for drawing curves.
+
+    Per curve, log-spaced scales from its smallest training scale to ``extend`` times its
+    largest (training or ``data``) scale.
+    """
     if extend < 1:
         raise ValueError(f"extend must be >= 1, got {extend!r}")
     xcol = fit.x_cols[0]

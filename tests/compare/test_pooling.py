@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from bayes_scaling import ScalingLaw, compare_poolings, pooling_payoff
-from bayes_scaling.pooling import thin_level
-from bayes_scaling.simulate import simulate_saturating
+from bayes_scaling.compare.pooling import thin_level
+from bayes_scaling.evaluation.simulate import simulate_saturating
 
 FAST = dict(chains=2, warmup=250, draws=250)
 

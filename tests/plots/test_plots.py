@@ -26,5 +26,5 @@ def test_plot_selected_curve_on_given_axes(fit):
 
 
 def test_plot_rejects_bad_args(fit):
-    with pytest.raises(ValueError, match="prob must be in"):
+    with pytest.raises(ValueError, match="probability strictly between 0 and 1"):
         plot_curves(fit, prob=2)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_scaling.compute import complete_compute
+from bayes_scaling.decisions.compute import complete_compute
 
 
 def test_derives_missing_column_and_says_so():

@@ -5,7 +5,7 @@ from scipy.stats import norm
 
 from bayes_scaling import ScalingLaw
 from bayes_scaling.cli import main
-from bayes_scaling.risk import (
+from bayes_scaling.decisions.risk import (
     check_fitted,
     check_runs,
     expected_gain,
@@ -69,7 +69,9 @@ def test_surprise_flags_planted_runs(curve, tmp_path, capsys):
 
     fitted = check_fitted(fit)
     assert {"loo_pit", "pareto_k", "flag"} <= set(fitted.columns) and len(fitted) == len(df)
-    assert fitted["loo_pit"].between(0, 1).all()
+    # a well-specified fit: leave-one-out percentiles spread over (0, 1), none flagged en masse
+    inner = fitted["loo_pit"].between(0.05, 0.95).mean()
+    assert 0.75 <= inner <= 1.0 and (fitted["flag"] == "improbable").sum() <= 4
 
     fit.save(tmp_path / "f.nc")
     new.to_csv(tmp_path / "new.csv", index=False)

@@ -85,7 +85,7 @@ def test_summary(cli_fit, capsys):
     _, fit_path = cli_fit
     assert main(["summary", str(fit_path)]) == 0
     out = capsys.readouterr().out
-    assert "diagnostics:" in out and "alpha" in out and "architecture0" in out
+    assert "checks:" in out and "alpha" in out and "architecture0" in out
 
 
 @pytest.mark.parametrize(
@@ -93,14 +93,14 @@ def test_summary(cli_fit, capsys):
     [
         (
             ["fit", "{runs}", "--x", "N", "--y", "loss", "--out", "{d}/f.nc"],
-            "scale column 'N' not found",
+            "input column 'N' not found",
         ),
         (
             ["fit", "{runs}", "--x", "x", "--y", "loss", "--law", "cubic", "--out", "{d}/f.nc"],
             "unknown law 'cubic'",
         ),
         (["fit", "{d}/none.csv", "--x", "x", "--y", "loss", "--out", "{d}/f.nc"], "does not exist"),
-        (["predict", "{fit}", "{runs}", "--prob", "1.5"], "prob must be in"),
+        (["predict", "{fit}", "{runs}", "--prob", "1.5"], "--prob must be a probability"),
         (["predict", "{d}/none.nc", "{runs}"], "fit file .* does not exist"),
         (["predict", "{fit}", "{runs}", "--out", "{d}/p.xlsx"], "must end in .csv or .json"),
         (
@@ -153,6 +153,6 @@ def test_console_script_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip() == (
-        "bayes-scaling: error: scale column 'x' must be > 0 (it is "
-        "modelled on a log scale); found 1 value(s) <= 0 at rows 2"
+        "bayes-scaling: error: input column 'x' must be > 0 (it is "
+        "modelled on a log scale); found 1 value(s) <= 0 at line 4 of runs.csv"
     )

@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 
 from bayes_scaling import ScalingLaw, curve_table  # noqa: E402
 from bayes_scaling.cli import main  # noqa: E402
-from bayes_scaling.optimal import optimal_allocation, parse_budgets  # noqa: E402
-from bayes_scaling.plotting import plot_allocation, plot_frontier  # noqa: E402
+from bayes_scaling.decisions.allocation import optimal_allocation, parse_budgets  # noqa: E402
+from bayes_scaling.plots import plot_allocation, plot_frontier  # noqa: E402
 
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.37}
 E_BY_DATASET = {"web": 1.8, "code": 1.5}
@@ -100,15 +100,17 @@ def test_numeric_optimum_matches_closed_form_per_draw(grid_fit):
     """The grid + parabola minimiser agrees with eq. 4 of Hoffmann et al. on every draw."""
     _, fit = grid_fit
     res = optimal_allocation(fit, [BUDGET])
-    nat = {p.name: fit.idata.posterior[p.name].values.reshape(-1, 2) for p in fit.law.params}
-    orig = fit.law.original_units(nat, fit.log_x_ref, fit.log_y_ref)
-    n_cf, _ = closed_form(orig, BUDGET)
+    nat = {p: fit.draws(p) for p in fit.law.params}  # user units, (draws, curves)
+    n_cf, _ = closed_form(nat, BUDGET)
     np.testing.assert_allclose(res.draws["N_opt"][:, :, 0], n_cf, rtol=2e-3)
 
 
 def test_new_level_is_wider(grid_fit):
     _, fit = grid_fit
-    res = optimal_allocation(fit, [BUDGET], groups=pd.DataFrame({"dataset": ["web", "books"]}))
+    with pytest.warns(UserWarning, match="edge of the searched range|predicted"):
+        res = optimal_allocation(
+            fit, [BUDGET], groups=pd.DataFrame({"dataset": ["web", "books"]})
+        )
     t = res.table.set_index("dataset")
     assert list(t["kind"]) == ["fitted curve", "new level"]
     width = np.log(t["loss_upper"] / t["loss_lower"])
@@ -131,8 +133,31 @@ def test_bad_budgets(budgets, match):
 
 
 def test_one_input_fit_is_rejected(fit):
-    with pytest.raises(ValueError, match="needs a two-input law"):
+    with pytest.raises(ValueError, match="needs a law over \\(parameters, tokens\\)"):
         optimal_allocation(fit, 1e21)
+
+
+def test_loss_reached_carries_the_drift(grid_fit):
+    """With the drift prior, the loss at a budget 100x beyond the data is wider than the law's
+    own (parameter-only) interval, and the distance counts compute, not each input alone."""
+    runs, fit = grid_fit
+    drift_fit = fit.with_drift(*_prior_draws(fit))
+    c_max = float((6 * runs["N"] * runs["D"]).max())
+    res = optimal_allocation(drift_fit, [c_max * 100], prob=0.9)
+    row = res.table.iloc[0]
+    assert row["extrapolation_decades"] == pytest.approx(2.0, abs=0.05)
+    width = np.log(row["loss_upper"] / row["loss_lower"])
+    width_curve = np.log(row["loss_curve_upper"] / row["loss_curve_lower"])
+    assert width > 3 * width_curve
+
+
+def _prior_draws(fit):
+    from bayes_scaling.drift.prior import drift_population, load_drift_prior
+
+    tau, bias, info = drift_population(load_drift_prior(), fit.law, "compute").draws(
+        fit.n_draws, 0
+    )
+    return tau, bias, info
 
 
 def test_plots(grid_fit):
@@ -194,7 +219,7 @@ def test_cli_fit_with_derived_tokens_and_optimal(grid_fit, tmp_path, capsys):
         == 0
     )
     out = pd.read_csv(tmp_path / "o.csv")
-    assert len(out) == 6 and list(out.columns[:2]) == ["dataset", "compute"]
+    assert len(out) == 6 and list(out.columns[:2]) == ["dataset", "curve"]
     for q in ("N_opt", "D_opt", "tokens_per_param", "loss"):
         for s in ("median", "lower", "upper"):
             assert f"{q}_{s}" in out.columns

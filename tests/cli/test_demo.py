@@ -1,4 +1,9 @@
-from bayes_scaling.demo import run_demo
+import pytest
+
+from bayes_scaling.cli.demo import run_demo
+
+# same data, laws and settings as the nmt_auto fixture: the same worker reuses its programs
+pytestmark = pytest.mark.xdist_group("nmt_auto")
 
 
 def test_demo_fast(tmp_path, capsys):

@@ -1,0 +1,204 @@
+"""Parameter recovery and calibration on simulated hierarchical data with known truth."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_scaling import FitWarning, SamplerWarning, ScalingLaw, curve_table, level_table
+from tests.conftest import DROPPED, FAST, HELD_OUT_X
+
+
+def _truth_rows(sim, table):
+    for r in sim.truth.itertuples():
+        sel = table[(table["architecture"] == r.architecture) & (table["domain"] == r.domain)]
+        yield r, sel.set_index("param")
+
+
+def test_fit_structure(fit, sim):
+    assert len(fit.curves) == len(sim.truth) == 5
+    assert fit.structure.curve_term  # crossed design: curves are not one factor's levels
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"):
+        assert hasattr(fit.idata, group)
+    assert fit.idata.posterior["alpha"].dims == ("chain", "draw", "curve")
+    assert fit.idata.posterior["u_alpha"].dims == ("chain", "draw", "curve")
+    meta = fit.meta
+    assert meta["law"]["name"] == "saturating" and meta["package_version"]
+    assert set(meta["levels"]) == {"architecture", "domain"}
+    assert "alpha" in meta["structure"]["priors"] and len(meta["conditioning"]["log_x_ref"]) == 1
+    assert fit.scale_kind is None  # "x" says nothing about what it measures
+
+
+def test_parameters_recovered(fit, sim):
+    """90% intervals of E, A (user units) and alpha cover the truth at about the nominal rate.
+
+    15 quantities at nominal 90% give 13.5 covered on average; P(Bin(15, 0.9) <= 11) = 0.056.
+    Exponent medians are within 0.1 of the truth (posterior sd of alpha is about 0.05 here).
+    """
+    table = curve_table(fit, 0.9)
+    covered = []
+    for r, t in _truth_rows(sim, table):
+        for name, true in (("E", r.E), ("A", r.A_raw), ("alpha", r.alpha)):
+            covered.append(t.loc[name, "lower"] <= true <= t.loc[name, "upper"])
+        assert abs(t.loc["alpha", "median"] - r.alpha) < 0.1
+    assert sum(covered) >= 12, f"{sum(covered)}/15 covered"
+
+
+def test_heldout_predictions_calibrated(fit, sim):
+    """New runs 10-100x beyond the data fall in their 90% intervals (>= 12 of 15, see above);
+    the law's own median is within 10% of the truth, and the drift's bend, a share of the
+    law's predicted decline, moves the median by less than that decline."""
+    held = sim.at(HELD_OUT_X, seed=10)
+    pred = fit.predict(held, prob=0.9)
+    inside = (held["loss"] >= pred["lower"]) & (held["loss"] <= pred["upper"])
+    assert inside.sum() >= 12
+    curve_inside = (held["true_loss"] >= pred["curve_lower"]) & (
+        held["true_loss"] <= pred["curve_upper"]
+    )
+    assert curve_inside.sum() >= 12
+    np.testing.assert_array_less(np.abs(np.log(pred["curve_median"] / held["true_loss"])), 0.1)
+    assert (pred["extrapolation_decades"] > 0.9).all()
+
+
+def test_medians_are_monotone_beyond_the_data(fit):
+    at = pd.DataFrame({"architecture": "architecture0", "domain": "domain0",
+                       "x": np.geomspace(1e8, 1e11, 12)})
+    pred = fit.predict(at)
+    assert (np.diff(pred["median"]) <= 1e-9).all()
+    assert (np.diff(pred["curve_median"]) <= 1e-9).all()
+    assert ((pred["mean"] >= pred["lower"]) & (pred["mean"] <= pred["upper"])).all()
+
+
+def test_unseen_combination_and_level_are_wider(fit):
+    at = pd.DataFrame(
+        {
+            "architecture": ["architecture2", DROPPED[0], "architecture-new"],
+            "domain": ["domain0", DROPPED[1], "domain0"],
+            "x": [1e9] * 3,
+        }
+    )
+    with pytest.warns(UserWarning, match="predicted from the population"):
+        pred = fit.predict(at)
+    assert list(pred["kind"]) == ["fitted curve", "new combination", "new level"]
+    width = np.log(pred["curve_upper"] / pred["curve_lower"])
+    assert width[0] < width[1] < width[2]
+
+
+def test_level_table(fit):
+    t = level_table(fit, 0.9, "architecture")
+    alpha = t[t["param"] == "alpha"].set_index("level")["median"]
+    # architecture effects on log(alpha) were -0.3, 0, +0.3: the ordering is recovered
+    assert alpha["architecture0"] < alpha["architecture1"] < alpha["architecture2"]
+
+
+def test_diagnostics_reported(fit):
+    diag = fit.diagnostics
+    assert diag.n_draws == 600
+    assert {"r_hat", "ess_bulk", "ess_tail"} <= set(diag.table.columns)
+    assert "divergences=" in str(diag)
+    report = fit.check(warn=False)
+    assert "sampler:" in str(report) and "fit:" in str(report)
+
+
+def test_bad_sampling_warns_with_advice(power_runs):
+    with pytest.warns(SamplerWarning, match="effective sample size.*Draw more samples"):
+        ScalingLaw("power", pooling="complete", discrepancy="none").fit(
+            power_runs, x="N", y="loss", groups="arch", chains=2, warmup=15, draws=10, seed=0
+        )
+
+
+def test_a_law_that_misses_its_data_is_reported():
+    """A pure power law through a curve with a floor misses the trend at its largest scales."""
+    x = np.geomspace(1e6, 1e10, 16)
+    y = 1.5 + 3.0 * (x / 1e6) ** -0.5
+    runs = pd.DataFrame({"x": x, "loss": y * np.exp(0.002 * np.random.default_rng(0)
+                                                    .standard_normal(x.size))})
+    with pytest.warns(FitWarning, match="does not follow its data"):
+        fit = ScalingLaw("power").fit(runs, x="x", y="loss", seed=0, **FAST)
+    report = fit.check(warn=False)
+    assert not report.ok and any("systematic pattern" in p for p in report.fit.problems)
+    assert report.fit.stats["residual_lag1"] > 0.5
+
+
+def test_complete_and_no_pooling(power_runs):
+    one = ScalingLaw("power", pooling="complete", discrepancy="none").fit(
+        power_runs, x="N", y="loss", groups="arch", chains=1, warmup=200, draws=200, seed=0,
+        warn=False,
+    )
+    assert len(one.curves) == 1
+    at = pd.DataFrame({"arch": ["a", "zzz"], "N": [1e9, 1e9]})
+    p = one.predict(at)
+    assert list(p["kind"]) == ["fitted curve"] * 2
+    assert p["curve_median"].iloc[0] == p["curve_median"].iloc[1]
+
+    sep = ScalingLaw("power", pooling="none", discrepancy="none").fit(
+        power_runs, x="N", y="loss", groups="arch", chains=1, warmup=200, draws=200, seed=0,
+        warn=False,
+    )
+    assert sep.idata.posterior["u_alpha"].dims[-1] == "curve"
+    with pytest.raises(ValueError, match="no population to draw a new level"):
+        sep.predict(at)
+
+
+def test_student_t_resists_a_diverged_run():
+    """One run at 2x its loss (a diverged run) drags a normal fit; Student-t shrugs it off."""
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1e6, 1e9, 10)
+    y = 5.0 * (x / 1e7) ** -0.3 * np.exp(0.01 * rng.standard_normal(10))
+    y[-2] *= 2.0
+    df = pd.DataFrame({"x": x, "y": y})
+    kw = dict(chains=1, warmup=300, draws=300, seed=0, warn=False)
+    normal = ScalingLaw("power", discrepancy="none").fit(df, x="x", y="y", **kw)
+    robust = ScalingLaw("power", likelihood="student_t", discrepancy="none").fit(
+        df, x="x", y="y", **kw
+    )
+    huber = ScalingLaw("power", likelihood="huber", discrepancy="none").fit(df, x="x", y="y",
+                                                                           **kw)
+    a_n = float(np.median(normal.draws("alpha")))
+    a_t = float(np.median(robust.draws("alpha")))
+    a_h = float(np.median(huber.draws("alpha")))
+    assert abs(a_t - 0.3) < 0.02 < abs(a_n - 0.3)
+    assert abs(a_h - 0.3) < abs(a_n - 0.3)
+
+
+@pytest.mark.parametrize(
+    "model, kwargs, match",
+    [
+        (ScalingLaw("chinchilla"), {}, "takes 2 input column"),
+        (ScalingLaw("power", pooling="some"), {}, "pooling must be one of"),
+        (ScalingLaw("power", likelihood="cauchy"), {}, "likelihood must be one of"),
+        (ScalingLaw("power", noise="dataset"), {}, "noise must be 'curve', 'shared' or a group"),
+        (ScalingLaw("power", priors={"gamma": {"dist": "Normal", "loc": 0, "scale": 1}}), {},
+         "unknown prior name 'gamma'"),
+        (ScalingLaw("power"), dict(chains=0), "chains must be between 1"),
+        (ScalingLaw("power"), dict(target_accept=1.5), "target_accept must be in \\(0, 1\\)"),
+        (ScalingLaw("power", pooling="none", min_points=1), {}, "only pooling='partial'"),
+        (ScalingLaw("power", shared=["beta"]), {}, "shared=\\['beta'\\]"),
+    ],
+)
+def test_model_argument_errors(power_runs, model, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        model.fit(power_runs, x="N", y="loss", groups="arch", **kwargs)
+
+
+def test_prior_names_and_overrides(power_runs):
+    model = ScalingLaw(
+        "power",
+        priors={
+            "alpha_sd": {"dist": "HalfNormal", "scale": 0.1},
+            "log_A": {"dist": "Normal", "loc": -1.0, "scale": 0.3},  # 0.1 name: log scale
+        },
+    )
+    priors = model.prior_names(power_runs, "N", "loss", "arch")
+    assert priors["alpha_sd_arch"].args == {"scale": 0.1}
+    assert priors["A"].dist == "LogNormal" and priors["A"].args == {"loc": -1.0, "scale": 0.3}
+    assert priors["A"].units == "data"
+    assert priors["A_sd_arch"].dist == "Gamma"
+
+
+def test_shared_parameter_is_one_value(power_runs):
+    fit = ScalingLaw("power", shared=["alpha"]).fit(power_runs, x="N", y="loss", groups="arch",
+                                                    seed=0, warn=False, chains=1, warmup=150,
+                                                    draws=100)
+    alpha = fit.draws("alpha")
+    np.testing.assert_allclose(alpha[:, 0], alpha[:, 1])
+    assert "sd_alpha_arch" not in fit.idata.posterior
