@@ -56,9 +56,11 @@ from bayes_scaling.decisions import (  # noqa: E402
     check_runs,
     complete_compute,
     expected_gain,
+    lr_penalty,
     optimal_allocation,
     prob_below,
     scale_for_target,
+    tune,
 )
 from bayes_scaling.drift import DriftPrior, load_drift_prior  # noqa: E402
 from bayes_scaling.evaluation import (  # noqa: E402
@@ -144,5 +146,7 @@ __all__ = [
     "save_fit",
     "scale_for_target",
     "simulate_saturating",
+    "tune",
+    "lr_penalty",
     "validate_runs",
 ]

@@ -183,8 +183,8 @@ def as_columns(value: str | Sequence[str] | None, arg: str) -> tuple[str, ...]:
     raise TypeError(f"{arg} must be a column name or a list of column names, got {value!r}")
 
 
-def numeric_column(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
-    """Check that ``df[col]`` exists, is numeric, finite and > 0; return float64."""
+def numeric_column(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
+    """Check that ``df[col]`` exists, is numeric, finite and (unless told) > 0; return float64."""
     if col not in df.columns:
         raise ValueError(
             f"{role} column {col!r} not found; available columns: {list(map(str, df.columns))}"
@@ -221,12 +221,12 @@ def numeric_column(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
             f"{where(df, nonfinite)}; fix or remove those runs explicitly"
         )
     nonpos = v <= 0
-    if nonpos.any():
+    if positive and nonpos.any():
         raise ValueError(
             f"{role} column {col!r} must be > 0 (it is modelled on a log scale); found "
             f"{int(nonpos.sum())} value(s) <= 0 at {where(df, nonpos)}"
         )
-    tiny = (v < 1e-250) | (v > 1e250)
+    tiny = (np.abs(v) > 1e250) | ((v != 0) & (np.abs(v) < 1e-250))
     if tiny.any():
         raise ValueError(
             f"{role} column {col!r} has value(s) beyond 1e+-250 at {where(df, tiny)}: "
@@ -308,6 +308,7 @@ def validate_runs(
     run: str | None = None,
     min_points: int = 1,
     strict: bool = False,
+    positive: Sequence[bool] | None = None,
 ) -> RunData:
     """Validate a table of runs and encode its groups and runs.
 
@@ -328,6 +329,9 @@ def validate_runs(
         Fewest rows a curve may have.
     strict : bool
         Also reject duplicate rows (same groups, run and inputs).
+    positive : sequence of bool, optional
+        Per input, whether it must be > 0 (default: all; a law's non-scale inputs such as an
+        annealing fraction may be zero or negative).
 
     Returns
     -------
@@ -348,7 +352,10 @@ def validate_runs(
     check_roles(x_cols, y, group_cols, run)
     if len(df) == 0:
         raise ValueError("data has no rows (a header and at least one run are needed)")
-    xs = np.column_stack([numeric_column(df, c, "input") for c in x_cols])
+    pos = [True] * len(x_cols) if positive is None else list(positive)
+    xs = np.column_stack(
+        [numeric_column(df, c, "input", p) for c, p in zip(x_cols, pos, strict=True)]
+    )
     yv = numeric_column(df, y, "metric")
 
     levels: dict[str, list[str]] = {}

@@ -120,8 +120,9 @@ class ScalingLaw:
     pooling : {"partial", "none", "complete"}
         Share strength between curves (``partial``), fit each curve alone (``none``) or fit one
         curve to all rows (``complete``).
-    likelihood : {"normal", "student_t", "huber"}
-        Noise of ``log y``; Student-t and Huber resist diverged or mis-tuned runs.
+    likelihood : {"normal", "student_t", "huber"}, optional
+        Noise of ``log y``; Student-t and Huber resist diverged or mis-tuned runs. Default:
+        normal (Student-t for ``lr_batch``, whose sweeps contain diverged runs).
     noise : str
         ``"curve"`` (a scale per curve, partially pooled), ``"shared"`` or a grouping column.
     priors : mapping, optional
@@ -149,7 +150,7 @@ class ScalingLaw:
 
     law: str | Law = AUTO
     pooling: str = "partial"
-    likelihood: str = "normal"
+    likelihood: str | None = None
     noise: str = "curve"
     priors: Mapping[str, Any] | None = None
     shared: Sequence[str] | None = None
@@ -164,7 +165,7 @@ class ScalingLaw:
     def _check_options(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        if self.likelihood not in LIKELIHOODS:
+        if self.likelihood is not None and self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.discrepancy not in ("prior", "none"):
             raise ValueError(f"discrepancy must be 'prior' or 'none', got {self.discrepancy!r}")
@@ -216,7 +217,8 @@ class ScalingLaw:
                 f"({', '.join(law.inputs)}); got {len(x_cols)}: {list(x_cols)}"
             )
         run_data = validate_runs(
-            data, x_cols, y, groups, run=run, min_points=self._min_points(law), strict=strict
+            data, x_cols, y, groups, run=run, min_points=self._min_points(law), strict=strict,
+            positive=[i in law.scales or law.extras.get("positive", True) for i in law.inputs],
         )
         _check_names(law, run_data)
         if self.noise not in ("curve", "shared", *run_data.group_cols):
@@ -237,18 +239,19 @@ class ScalingLaw:
         noise = self.noise
         if pooling == "complete" or (n_curves == 1 and noise == "curve"):
             noise = "shared"
+        likelihood = self.likelihood or law.extras.get("likelihood", "normal")
         residual = self.residual
         if residual == "auto":
             residual = "ou" if getattr(run, "run_col", None) else "iid"
         if residual == "ou" and not getattr(run, "run_col", None):
             raise ValueError("residual='ou' needs the column that identifies runs (run=...)")
-        if residual == "ou" and self.likelihood != "normal":
+        if residual == "ou" and likelihood != "normal":
             raise ValueError(
-                f"likelihood={self.likelihood!r} cannot be combined with correlated run "
+                f"likelihood={likelihood!r} cannot be combined with correlated run "
                 "residuals; use likelihood='normal' with run=..., or residual='iid'"
             )
         like = {"pooling": pooling, "factors": factors, "curve_term": curve_term,
-                "noise": noise, "likelihood": self.likelihood, "residual": residual}
+                "noise": noise, "likelihood": likelihood, "residual": residual}
         priors = resolve_priors(law, like, self.priors)
         plans = tuple(
             ParamPlan(
@@ -268,7 +271,7 @@ class ScalingLaw:
             n_curves=n_curves,
             pooling=pooling,
             curve_term=curve_term,
-            likelihood=self.likelihood,
+            likelihood=likelihood,
             huber_delta=float(self.huber_delta),
             noise=noise,
             noise_centered=_noise_centered(run, noise),

@@ -264,16 +264,19 @@ def _distance(fit: Any, x: np.ndarray, rows: _Rows, frame: pd.DataFrame) -> tupl
 
 
 def _check_units(fit: Any, frame: pd.DataFrame, x: np.ndarray, max_decades: float) -> None:
-    train = np.log10(_arviz.group_var(fit.idata, "constant_data", "x"))
+    pos = [fit.law.inputs.index(s) for s in fit.law.scales]
+    train = np.log10(_arviz.group_var(fit.idata, "constant_data", "x")[:, pos])
     lo, hi = train.min(axis=0), train.max(axis=0)
-    lx = np.log10(x)
-    for k, col in enumerate(fit.x_cols):
-        out = np.maximum(lx[:, k] - hi[k], lo[k] - lx[:, k])
+    lx = np.log10(x[:, pos])
+    for j, k in enumerate(pos):
+        col = fit.x_cols[k]
+        lo_k, hi_k = lo[j], hi[j]
+        out = np.maximum(lx[:, j] - hi_k, lo_k - lx[:, j])
         if (out > max_decades).any():
             i = int(np.argmax(out))
             raise ValueError(
                 f"input column {col!r} value {x[i, k]:.3g} is {out[i]:.1f} decades outside the "
-                f"fitted range [{10 ** lo[k]:.3g}, {10 ** hi[k]:.3g}]; check that its units "
+                f"fitted range [{10 ** lo_k:.3g}, {10 ** hi_k:.3g}]; check that its units "
                 f"match the training data (max_decades={max_decades:g})"
             )
 
@@ -318,7 +321,11 @@ def _prediction_program(structure: Structure) -> Any:
 
 
 def _inputs(fit: Any, frame: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([numeric_column(frame, c, "input") for c in fit.x_cols])
+    law = fit.law
+    pos = [i in law.scales or law.extras.get("positive", True) for i in law.inputs]
+    return np.column_stack(
+        [numeric_column(frame, c, "input", p) for c, p in zip(fit.x_cols, pos, strict=True)]
+    )
 
 
 def _row_hashes(keys: list, x: np.ndarray) -> np.ndarray:

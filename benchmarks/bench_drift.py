@@ -1,19 +1,21 @@
-"""Leave-one-study-out evaluation of the learned drift prior.
+"""Leave-one-study-out evaluation of the drift prior and of the default predictions.
 
-``python benchmarks/bench_drift.py [--sweep DIR]``: for every study in the sweep, fit the
-cross-study drift model *without* it, then score that study's held-out points (all cut-offs and
-laws) under four kinds of interval, all from the same parameter-only predictive draws:
+``python benchmarks/bench_drift.py [--sweep DIR] [--chains 2 --warmup 500 --draws 500]``: for
+every study in the sweep (``benchmarks/drift_sweep.py``), fit the cross-study drift model
+*without* it, then score that study's held-out points (all cut-offs) as the package predicts
+them by default (``law="auto"``: the laws' parameter-only draws mixed per curve by their PSIS-LFO
+weights, then the drift drawn from the leave-one-study-out prior's population for the law and
+the scale kind), beside:
 
-* ``parameter-only``: the posterior of the law's parameters and the noise, no discrepancy;
-* ``within-study LFO``: drift spread learned by leave-future-out inside the fit's own training
-  runs, weak ``HalfNormal(0.05)`` prior (the previous default);
-* ``learned prior``: ``(tau, b)`` drawn from the leave-one-study-out population prior;
-* ``learned prior + LFO``: that prior updated with the fit's own leave-future-out errors
-  (the package default).
+* ``parameter-only``: the same mixture without drift;
+* ``least squares``: per-curve least squares with the study's first law (the saturating law for
+  one input, chinchilla for two), the peer a researcher writes in ten minutes; bootstrap
+  intervals are not scored (they are the parameter-only story), only its point predictions;
+* per law with drift (what ``--law <name>`` gives).
 
-Coverage of 50/80/90/95% intervals, the 90% interval score, and the median relative width of the
-90% interval ((upper - lower) / median) per study and overall; also coverage by distance.
-Writes ``benchmarks/results/bench_drift.{json,md}`` and ``drift_coverage.png``.
+Coverage of 50/80/90/95% intervals, the 90% interval score, the median relative width, and the
+median |log error| of the median per study and overall; coverage by distance.
+Writes ``benchmarks/results/bench_drift.{json,md}``.
 """
 
 from __future__ import annotations
@@ -31,64 +33,97 @@ import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-VARIANTS = ("parameter-only", "within-study LFO", "learned prior", "learned prior + LFO")
 PROBS = (0.5, 0.8, 0.9, 0.95)
 BINS = (0.0, 0.25, 0.5, 1.0, 2.0, np.inf)
 
 
-def _variant_draws(variant, inner, prior, n, seed):
-    from bayes_scaling.discrepancy import DEFAULT_TAU_PRIOR, drift_posterior, tau_posterior
+def _mixture_rows(points: pd.DataFrame, shrink: float) -> pd.Series:
+    """Per point: the weight of its law in the default mixture (per curve, PSIS-LFO)."""
+    from bayes_scaling.compare.forms import form_weights
 
-    e = np.asarray(inner.get("errors", []), float)
-    v = np.asarray(inner.get("variances", []), float)
-    d = np.asarray(inner.get("decades", []), float)
-    if variant == "parameter-only":
-        return np.zeros(n), np.zeros(n)
-    if variant == "within-study LFO":
-        return tau_posterior(e, v, d, DEFAULT_TAU_PRIOR, n_draws=n, seed=seed), np.zeros(n)
-    if variant == "learned prior":
-        return prior.sample(n, seed)
-    return drift_posterior(e, v, d, prior, n_draws=n, seed=seed)
+    w = pd.Series(np.nan, index=points.index)
+    for (_, _), g in points.groupby(["study", "fraction"], sort=False):
+        laws = list(dict.fromkeys(g["law"]))
+        if len(laws) == 1:
+            w[g.index] = 1.0
+            continue
+        table = g.groupby(["curve", "law"])["elpd_lfo"].first().unstack("law")[laws]
+        table = table.dropna()
+        glob, per = form_weights(table.to_numpy(), shrink)
+        per = pd.DataFrame(per, index=table.index, columns=laws)
+        for idx, row in g.iterrows():
+            if row["curve"] in per.index:
+                w[idx] = per.loc[row["curve"], row["law"]]
+            else:
+                w[idx] = glob[laws.index(row["law"])]
+    return w
 
 
-def score_study(points, draws, fits, prior, seed=0):
-    """Per-point scores of every variant for one study's rows."""
-    from bayes_scaling.backtest import score_log_draws
+def _drift(prior, group: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    family, kind = group.split("|")
+    return prior.sample(n, seed, family=family, kind=kind)
 
+
+def score_study(points: pd.DataFrame, draws: np.ndarray, prior, seed: int = 0) -> pd.DataFrame:
+    """Per-point scores of the mixture with drift, without drift, and per law with drift."""
+    from bayes_scaling.evaluation.backtest import score_log_draws
+
+    rng = np.random.default_rng(seed)
     out = []
-    for (law, frac), rows in points.groupby(["law", "fraction"], sort=False):
-        fit = fits[(fits["law"] == law) & (fits["fraction"] == frac)].iloc[0]
-        inner = json.loads(fit["lfo_inner"])
-        base = draws[rows.index.to_numpy()].T.astype(np.float64)  # (draws, points)
-        n = base.shape[0]
-        log_y = np.log(rows["y"].to_numpy(float))
-        dec = rows["decades"].to_numpy(float)
-        curves = rows["curve"].astype(str).to_numpy()
-        rng = np.random.default_rng(seed)
-        xi = {c: rng.standard_normal(n) for c in dict.fromkeys(curves)}
-        xi_m = np.stack([xi[c] for c in curves], axis=1)
-        for variant in VARIANTS:
-            tau, bias = _variant_draws(variant, inner, prior, n, seed)
-            log_obs = base + (bias[:, None] + tau[:, None] * xi_m) * dec[None, :]
-            s = score_log_draws(log_obs, log_y, PROBS)
-            s["rel_width_90"] = (s["upper_90"] - s["lower_90"]) / s["median"]
-            s["variant"] = variant
-            s["decades"] = dec
-            s["study"] = rows["study"].to_numpy()
-            out.append(s)
-    return pd.concat(out, ignore_index=True)
+    n = draws.shape[1]
+    drift_cache: dict = {}
+    logs = {}
+    for idx, row in points.iterrows():
+        key = (row["group"], row["unit"])
+        if row["group"] not in drift_cache:
+            drift_cache[row["group"]] = _drift(prior, row["group"], n, seed)
+        if key not in drift_cache:
+            drift_cache[key] = rng.standard_normal(n)
+        tau, bias = drift_cache[row["group"]]
+        xi = drift_cache[key]
+        base = draws[points.index.get_loc(idx)]
+        logs[idx] = (base, base + bias * row["decline"] + tau * xi * row["decades"])
+    y = np.log(points["y"].to_numpy())
+    for variant in ("default", "parameter-only"):
+        mixed = []
+        for (_, _, _), g in points.groupby(["fraction", "curve", "row"], sort=False):
+            w = g["mix_weight"].to_numpy()
+            w = w / w.sum()
+            counts = np.floor(w * n).astype(int)
+            counts[np.argmax(w)] += n - counts.sum()
+            parts = [logs[i][1 if variant == "default" else 0][:c] for i, c in zip(g.index, counts,
+                                                                                  strict=True)]
+            mixed.append((g.index[0], np.concatenate(parts)))
+        idx = [i for i, _ in mixed]
+        arr = np.stack([m for _, m in mixed], axis=1)
+        s = score_log_draws(arr, np.log(points.loc[idx, "y"].to_numpy()), PROBS)
+        s.index = idx
+        s["variant"] = variant
+        s["ls_abs_log_error"] = np.abs(np.log(points.loc[idx, "ls_median"].to_numpy()
+                                              / points.loc[idx, "y"].to_numpy()))
+        s["decades"] = points.loc[idx, "decades"].to_numpy()
+        out.append(s)
+    for law, g in points.groupby("law", sort=False):
+        arr = np.stack([logs[i][1] for i in g.index], axis=1)
+        s = score_log_draws(arr, y[[points.index.get_loc(i) for i in g.index]], PROBS)
+        s.index = g.index
+        s["variant"] = f"{law} + drift"
+        s["ls_abs_log_error"] = np.abs(np.log(g["ls_median"].to_numpy() / g["y"].to_numpy()))
+        s["decades"] = g["decades"].to_numpy()
+        out.append(s)
+    return pd.concat(out)
 
 
-def summarise(scores):
-    g = scores.groupby(["study", "variant"], sort=False)
-    t = g.agg(
-        n=("crps", "size"),
-        **{f"cov{int(100 * p)}": (f"covered_{100 * p:g}", "mean") for p in PROBS},
-        interval_score=("interval_score_90", "mean"),
-        median_rel_width=("rel_width_90", "median"),
-        median_abs_log_error=("abs_log_error", "median"),
-    ).reset_index()
-    return t
+def summarise(scores: pd.DataFrame) -> dict:
+    """Means over points."""
+    out = {f"cov{int(100 * p)}": float(scores[f"covered_{100 * p:g}"].mean()) for p in PROBS}
+    out["interval_score"] = float(scores["interval_score_90"].mean())
+    rel = (scores["upper_90"] - scores["lower_90"]) / scores["median"]
+    out["median_rel_width"] = float(rel.median())
+    out["median_abs_log_error"] = float(scores["abs_log_error"].median())
+    out["ls_median_abs_log_error"] = float(scores["ls_abs_log_error"].median())
+    out["n"] = int(len(scores))
+    return out
 
 
 def main() -> None:
@@ -97,107 +132,85 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args()
-    import warnings
+    from bayes_scaling.compare.forms import SHRINK
+    from bayes_scaling.drift.model import fit_drift_prior
 
-    warnings.simplefilter("ignore")
-    from bayes_scaling.drift import fit_drift_prior
-
+    t0 = time.time()
     sweep = Path(a.sweep)
     points = pd.read_csv(sweep / "points.csv")
-    draws = np.load(sweep / "draws.npz")["log_pred"]
-    fits = pd.read_csv(sweep / "fits.csv")
-    t0 = time.time()
-    all_scores, priors = [], {}
-    for study in dict.fromkeys(points["study"]):
-        held = points["study"] == study
-        prior = fit_drift_prior(
-            points[~held], chains=a.chains, warmup=a.warmup, draws=a.draws, seed=0
+    draws = np.load(sweep / "draws.npz")["log_pred"].astype(float)
+    points["mix_weight"] = _mixture_rows(points, SHRINK)
+    studies = list(dict.fromkeys(points["study"]))
+    rows, per_point = [], []
+    for s in studies:
+        prior = fit_drift_prior(points[points["study"] != s], chains=a.chains, warmup=a.warmup,
+                                draws=a.draws, seed=a.seed)
+        mask = (points["study"] == s).to_numpy()
+        sc = score_study(points[mask], draws[mask], prior, a.seed)
+        sc["study"] = s
+        per_point.append(sc)
+        for variant, g in sc.groupby("variant", sort=False):
+            rows.append({"study": s, "variant": variant, **summarise(g)})
+        d = rows[-len(sc["variant"].unique())]
+        print(f"{s:22s} default cov90 {d['cov90']:.2f} |err| {d['median_abs_log_error']:.4f} "
+              f"(LS {d['ls_median_abs_log_error']:.4f})", flush=True)
+    per_study = pd.DataFrame(rows)
+    allp = pd.concat(per_point)
+    overall = []
+    for variant, g in per_study.groupby("variant", sort=False):
+        mean = g.drop(columns=["study", "variant"]).mean(numeric_only=True).to_dict()
+        mean["studies_cov90_in_85_95"] = int(g["cov90"].between(0.85, 0.95).sum())
+        mean["studies_cov90_ge_80"] = int((g["cov90"] >= 0.8).sum())
+        mean["min_cov90"] = float(g["cov90"].min())
+        mean["studies_err_le_ls"] = int(
+            (g["median_abs_log_error"] <= g["ls_median_abs_log_error"]).sum()
         )
-        priors[study] = prior.summary()
-        sc = score_study(points[held], draws, fits[fits["study"] == study], prior)
-        all_scores.append(sc)
-        print(f"{study:22s} {priors[study]}", flush=True)
-    scores = pd.concat(all_scores, ignore_index=True)
-    per_study = summarise(scores)
-    overall = (
-        per_study.groupby("variant", sort=False)
-        .agg(
-            **{c: (c, "mean") for c in ["cov50", "cov80", "cov90", "cov95", "interval_score"]},
-            median_rel_width=("median_rel_width", "median"),
-            min_cov90=("cov90", "min"),
-            studies_in_85_95=("cov90", lambda v: int(((v >= 0.85) & (v <= 0.95)).sum())),
-        )
-        .reset_index()
+        overall.append({"variant": variant, **mean})
+    overall = pd.DataFrame(overall)
+    bins = pd.cut(allp["decades"], BINS, include_lowest=True)
+    by_dist = allp[allp["variant"] == "default"].groupby(bins, observed=True).agg(
+        n=("covered_90", "size"), cov90=("covered_90", "mean"),
+        median_abs_log_error=("abs_log_error", "median"),
+        ls_median_abs_log_error=("ls_abs_log_error", "median"),
     )
-    scores["distance"] = pd.cut(scores["decades"], BINS, right=True)
-    by_dist = (
-        scores.groupby(["variant", "distance"], sort=False, observed=True)
-        .agg(
-            n=("crps", "size"),
-            cov90=("covered_90", "mean"),
-            median_rel_width=("rel_width_90", "median"),
-            median_abs_log_error=("abs_log_error", "median"),
-        )
-        .reset_index()
-    )
-    by_dist["distance"] = by_dist["distance"].astype(str)
-    RESULTS.mkdir(exist_ok=True)
-    res = {
-        "settings": vars(a),
-        "wall_s": round(time.time() - t0, 1),
-        "n_points": int(len(points)),
-        "loso_priors": priors,
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    body = {
+        "command": "python benchmarks/bench_drift.py",
+        "seconds": round(time.time() - t0, 1),
         "overall": overall.to_dict(orient="records"),
         "per_study": per_study.to_dict(orient="records"),
-        "by_distance": by_dist.to_dict(orient="records"),
+        "by_distance": json.loads(by_dist.reset_index().astype({"decades": str}).to_json(
+            orient="records")),
     }
-    (RESULTS / "bench_drift.json").write_text(json.dumps(res, indent=1, default=float))
-
-    def table(df):
-        return "```\n" + df.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n```"
-
+    (out / "bench_drift.json").write_text(json.dumps(body, indent=1))
+    fmt = dict(index=False, float_format=lambda v: f"{v:.3f}")
     md = [
-        "# Leave-one-study-out evaluation of the drift prior",
+        "# Leave-one-study-out: the default predictions against least squares",
         "",
-        f"`python benchmarks/bench_drift.py` ({len(points)} held-out points, "
-        f"{points['study'].nunique()} studies; {res['wall_s']:.0f} s)",
+        f"`python benchmarks/bench_drift.py` ({len(points)} held-out points, {len(studies)} "
+        f"studies; {body['seconds']:.0f} s)",
         "",
         "## Overall (mean over studies)",
-        table(overall),
+        "```",
+        overall.to_string(**fmt),
+        "```",
         "",
         "## Per study",
-        table(per_study),
+        "```",
+        per_study.to_string(**fmt),
+        "```",
         "",
-        "## By distance beyond the data (decades), all studies pooled",
-        table(by_dist),
+        "## Default, by distance beyond the data (decades)",
+        "```",
+        by_dist.to_string(float_format=lambda v: f"{v:.3f}"),
+        "```",
     ]
-    (RESULTS / "bench_drift.md").write_text("\n".join(md) + "\n")
-    _plot(per_study)
-    print(overall.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(by_dist.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-
-
-def _plot(per_study):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    studies = list(dict.fromkeys(per_study["study"]))
-    fig, ax = plt.subplots(figsize=(10, 4.2))
-    w = 0.2
-    for j, v in enumerate(VARIANTS):
-        t = per_study[per_study["variant"] == v].set_index("study").loc[studies]
-        ax.bar(np.arange(len(studies)) + (j - 1.5) * w, t["cov90"], w, label=v)
-    ax.axhspan(0.85, 0.95, color="0.85", zorder=0)
-    ax.axhline(0.9, color="0.3", lw=1)
-    ax.set_xticks(np.arange(len(studies)), studies, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("coverage of 90% intervals")
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=8, ncol=4, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout()
-    fig.savefig(RESULTS / "drift_coverage.png", dpi=120)
+    (out / "bench_drift.md").write_text("\n".join(md) + "\n")
+    print(overall.to_string(**fmt))
 
 
 if __name__ == "__main__":

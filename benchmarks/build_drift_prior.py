@@ -8,7 +8,7 @@ written by ``benchmarks/drift_sweep.py`` and writes
   sweep table);
 * ``bayes_scaling/datasets/drift_sweep_points.csv``: the sweep's points (the columns the model
   needs), so users can refit the prior with their own studies added
-  (:func:`bayes_scaling.drift.rebuild_drift_prior`).
+  (:func:`bayes_scaling.drift.model.rebuild_drift_prior`).
 """
 
 from __future__ import annotations
@@ -28,19 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", default=str(ROOT / "benchmarks" / "results" / "drift_sweep"))
-    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=1000)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     import pandas as pd
 
-    from bayes_scaling.drift import BUNDLED_POINTS, POINT_COLUMNS, fit_drift_prior
+    from bayes_scaling.drift.model import BUNDLED_POINTS, POINT_COLUMNS, fit_drift_prior
 
     sweep = Path(a.sweep)
     points = pd.read_csv(sweep / "points.csv")
     sweep_prov = json.loads((sweep / "provenance.json").read_text())
     slim = points[[*POINT_COLUMNS[:2], "domain", "law", "fraction", *POINT_COLUMNS[2:]]]
+    slim = slim.assign(unit=points["unit"])
     out_points = ROOT / "bayes_scaling" / "datasets" / BUNDLED_POINTS
     slim.to_csv(out_points, index=False, float_format="%.6g")
     t0 = time.time()

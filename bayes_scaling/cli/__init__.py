@@ -25,7 +25,7 @@ PROG = "bayes-scaling"
 
 #: Options that take a value which may be a negative number.
 _VALUE_OPTIONS = {"--compute", "--below", "--cutoff", "--prob", "--k", "--seed", "--chains",
-                  "--warmup", "--draws", "--target-accept", "--min-points"}
+                  "--warmup", "--draws", "--target-accept", "--min-points", "--tolerance"}
 
 
 def _demo_add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's type

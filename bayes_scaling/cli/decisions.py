@@ -37,6 +37,28 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     law_arg(c)
     c.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
 
+    t = sub.add_parser("tune", help="optimal learning rate and batch size at planned (N, D)")
+    t.add_argument("fit", help="FIT.nc of a law with lr and batch_size inputs (lr_batch)")
+    t.add_argument("at", help="CSV with the group columns and N, D (and planned lr, batch)")
+    t.add_argument("--prob", type=float, default=0.9, help="central interval probability")
+    t.add_argument("--tolerance", type=float, default=0.005,
+                   help="excess loss counted as close enough (p_within), metric units")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    law_arg(t)
+    t.add_argument("--out", default=None, help="TUNE.csv or TUNE.json (default: print)")
+
+
+def cmd_tune(a: argparse.Namespace) -> None:
+    """``tune``."""
+    from bayes_scaling.decisions.tuning import tune
+    from bayes_scaling.predict import check_probs
+
+    out = check_out(a.out, (".csv", ".json"), [a.fit, a.at])
+    check_probs(a.prob, "--prob")
+    if not a.tolerance > 0:
+        raise ValueError(f"--tolerance must be > 0, got {a.tolerance}")
+    write_table(tune(load(a.fit, a.law), a.at, a.prob, seed=a.seed, tolerance=a.tolerance), out)
+
 
 def cmd_optimal(a: argparse.Namespace) -> None:
     """``optimal``."""
@@ -80,4 +102,4 @@ def cmd_check(a: argparse.Namespace) -> None:
     write_table(result, out)
 
 
-COMMANDS = {"optimal": cmd_optimal, "risk": cmd_risk, "check": cmd_check}
+COMMANDS = {"optimal": cmd_optimal, "risk": cmd_risk, "check": cmd_check, "tune": cmd_tune}

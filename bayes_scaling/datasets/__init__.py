@@ -60,6 +60,23 @@ DATASETS: dict[str, str] = {
         "Revisiting Neural Scaling Laws (Alabdulmohsin et al. 2022), language half, duplicates "
         "removed (712 rows): NMT, LM and BIG-bench curves vs seen examples, official split"
     ),
+    "misfitting_curves": (
+        "Li et al. 2025 (Mis)Fitting checkpoints (4,818 rows, 240 runs, 11 sizes 12M-1B): eval "
+        "loss (value) at every checkpoint of cosine runs of many lengths and 3-5 peak LRs; step, "
+        "tokens, lr and lr_sum (reconstructed schedule), is_final; SOURCES_CURVES.md"
+    ),
+    "misfitting_targets": (
+        "Per (model, peak LR) of misfitting_curves: the longest run, its final loss and what is "
+        "available to predict it (benchmark targets)"
+    ),
+    "openclip_curves": (
+        "Cherti et al. 2023 OpenCLIP ImageNet zero-shot error over training (3,359 rows, 29 runs): "
+        "samples seen (tokens), epoch, lr, value"
+    ),
+    "pythia_lambada": (
+        "Biderman et al. 2023 Pythia (deduped, 8 sizes): LAMBADA negative log-likelihood (value) "
+        "over 27 checkpoints each, tokens, lr"
+    ),
     "revisiting_vision": (
         "Revisiting Neural Scaling Laws, vision half (18,883 rows): few-shot error of 6 "
         "architectures x 12 tasks against upstream examples seen; 'train' = official split"
@@ -87,7 +104,12 @@ def dataset_file(name: str) -> str:
 
 
 #: Datasets stored under another file name (compressed learning curves).
-_FILES: dict[str, str] = {}
+_FILES: dict[str, str] = {
+    "misfitting_curves": "misfitting_curves.csv.gz",
+    "misfitting_targets": "misfitting_targets.csv.gz",
+    "openclip_curves": "openclip_curves.csv.gz",
+    "pythia_lambada": "pythia_lambada.csv.gz",
+}
 
 
 def list_datasets() -> list[str]:
@@ -115,6 +137,8 @@ def load_dataset(name: str) -> pd.DataFrame:
         raise ValueError(f"unknown dataset {name!r}; available: {list_datasets()}")
     if name == "revisiting_vision":
         return _read("revisiting_vision.csv.gz")
+    if name in _FILES:
+        return _read(_FILES[name])
     if name not in ("revisiting_lang", "revisiting_nmt"):
         return _read(dataset_file(name))
     lang = _read("revisiting_lang.csv")

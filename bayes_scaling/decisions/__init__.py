@@ -12,6 +12,7 @@ from bayes_scaling.decisions.risk import (
     prob_below,
     scale_for_target,
 )
+from bayes_scaling.decisions.tuning import lr_penalty, tune
 
 __all__ = [
     "OptimalAllocation",
@@ -22,4 +23,6 @@ __all__ = [
     "optimal_allocation",
     "prob_below",
     "scale_for_target",
+    "tune",
+    "lr_penalty",
 ]

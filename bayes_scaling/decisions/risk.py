@@ -145,7 +145,46 @@ def check_runs(
     pct = (d.observed <= y).mean(axis=0)
     lo, med, hi = central_interval(d.observed, prob)
     flag = np.where(y > hi, "above", np.where(y < lo, "below", ""))
-    return frame.assign(percentile=pct, median=med, lower=lo, upper=hi, flag=flag)
+    out = frame.assign(percentile=pct, median=med, lower=lo, upper=hi, flag=flag)
+    law = getattr(fit, "main", fit).law
+    if {"lr", "batch_size"} <= set(law.inputs):
+        out = _tuning_diagnosis(fit, frame, out, y, prob, seed)
+    return out
+
+
+def _tuning_diagnosis(fit: Any, frame: pd.DataFrame, out: pd.DataFrame, y: np.ndarray,
+                      prob: float, seed: int) -> pd.DataFrame:
+    """Whether a surprising run is explained by its learning rate and batch size.
+
+    Each run is also compared with a run at the posterior optimum (lr, batch) of its (N, D): a
+    run above *that* interval but inside the interval at its own lr and batch is ``mis-tuned``
+    (the law, including its penalty, explains it); a run outside its own interval is a
+    ``deviation`` from the law.
+    """
+    from bayes_scaling.decisions.tuning import tune
+
+    main = getattr(fit, "main", fit)
+    k_lr, k_bs = main.law.inputs.index("lr"), main.law.inputs.index("batch_size")
+    lr_col, bs_col = main.x_cols[k_lr], main.x_cols[k_bs]
+    opt = tune(main, frame.drop(columns=[lr_col, bs_col]), prob, seed=seed)
+    at_opt = frame.copy()
+    at_opt[lr_col] = opt["lr_opt_median"].to_numpy()
+    at_opt[bs_col] = opt["batch_size_opt_median"].to_numpy()
+    d_opt = predictive_draws(fit, at_opt, seed=seed)
+    _, _, hi_opt = central_interval(d_opt.observed, prob)
+    above_opt = y > hi_opt
+    own = out["flag"].to_numpy()
+    diagnosis = np.where(
+        own != "", "deviation from the law",
+        np.where(above_opt, "mis-tuned: explained by its lr and batch", ""),
+    )
+    lr = numeric_column(frame, lr_col, "input")
+    bs = numeric_column(frame, bs_col, "input")
+    return out.assign(
+        lr_opt=opt["lr_opt_median"].to_numpy(), lr_ratio=lr / opt["lr_opt_median"].to_numpy(),
+        batch_ratio=bs / opt["batch_size_opt_median"].to_numpy(),
+        upper_at_optimum=hi_opt, diagnosis=diagnosis,
+    )
 
 
 def check_fitted(fit: Any) -> pd.DataFrame:

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_scaling.compare.forms import lfo_elpd
 from bayes_scaling.data import as_columns, curve_label, numeric_column, read_table
 from bayes_scaling.drift.prior import law_family
+from bayes_scaling.evaluation.baselines import fit_least_squares
 from bayes_scaling.fit import ScalingLaw
 from bayes_scaling.laws import get_law
 from bayes_scaling.predict import curve_keys, predictive_draws
@@ -175,7 +177,9 @@ def sweep_study(
         ``domain``, ``law``, ``fraction``, ``unit`` (fit and curve, or run: points of one unit
         share a drift direction), ``curve``, ``row``, the inputs, ``y``, ``decades``, ``decline``
         (the law's mean log fall from the data's edge to the point), ``error`` (log y minus the
-        mean log prediction), ``pred_var``, ``pred_median``.
+        mean log prediction), ``pred_var``, ``pred_median``, ``elpd_lfo`` (the PSIS-LFO density
+        of the point's curve under this law: the weights of ``law="auto"``) and ``ls_median``
+        (per-curve least squares with the same law on the same training rows).
     draws : ndarray
         ``(len(points), N_KEEP_DRAWS)`` thinned parameter-only log predictive draws.
     fits : DataFrame
@@ -206,6 +210,11 @@ def sweep_study(
             fit = spec.fit(train, x_cols, y, group_cols or None, run=run, chains=chains,
                            warmup=warmup, draws=draws, seed=seed, warn=False)
             d = predictive_draws(fit, test, seed=seed, max_decades=np.inf)
+            elpd, _ = lfo_elpd(fit)
+            curve_of = {c: i for i, c in enumerate(fit.curves)}
+            ls = fit_least_squares(train, x_cols, y, group_cols or None, law=law_name,
+                                   n_boot=2, seed=seed)
+            ls_point = ls.point(test)
             ref = test.copy()
             for j, c in enumerate(x_cols):
                 ref[c] = d.reference[:, j]
@@ -232,6 +241,8 @@ def sweep_study(
                     "error": float(log_y[j] - log_pred[:, j].mean()),
                     "pred_var": float(log_pred[:, j].var()),
                     "pred_median": float(np.exp(np.median(log_pred[:, j]))),
+                    "elpd_lfo": float(elpd[curve_of[keys[j]]]) if keys[j] in curve_of else np.nan,
+                    "ls_median": float(ls_point[j]),
                 })
                 kept.append(thin[:, j])
             report = fit.check(warn=False)

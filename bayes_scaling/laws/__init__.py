@@ -13,6 +13,8 @@ broken     x                      smoothly broken power law (Caballero et al. 20
 m4         x                      M4 (Alabdulmohsin et al. 2022): plateau, then power law
 chinchilla N, D                   L = E + A N^-alpha + B D^-beta
 kaplan     N, D                   L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D
+schedule   S1, anneal             L = L0 + A S1^-alpha - C S2 (Tissue et al. 2024)
+lr_batch   N, D, lr, batch_size   L*(N, D) + penalty of lr and batch off their optima
 ========== ====================== =====================================================
 
 ``auto`` (the default of :class:`~bayes_scaling.ScalingLaw`) is not a law but a choice among
@@ -24,7 +26,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bayes_scaling.laws import chinchilla as _two
+from bayes_scaling.laws import hyper as _hyper
 from bayes_scaling.laws import power as _one
+from bayes_scaling.laws import schedule as _sched
 from bayes_scaling.laws._law import DEFAULT_SPREAD_LOG, Law, LawError, law
 from bayes_scaling.laws.conditioning import Conditioning, detect_covariance, make_conditioning
 from bayes_scaling.laws.loading import load_law_file, parse_law_ref
@@ -52,15 +56,20 @@ __all__ = [
 AUTO = "auto"
 
 
-def _builtin(obj: Law) -> Law:
-    return replace(obj, origin="builtin")
+def _builtin(obj: Law, **extras: object) -> Law:
+    return replace(obj, origin="builtin", extras={**obj.extras, **extras})
 
 
 #: The built-in laws by name.
 BUILTIN: dict[str, Law] = {
     lw.name: _builtin(lw)
-    for lw in (_one.power, _one.saturating, _one.broken, _one.m4, _two.chinchilla, _two.kaplan)
+    for lw in (
+        _one.power, _one.saturating, _one.broken, _one.m4, _two.chinchilla, _two.kaplan,
+        _sched.schedule,
+    )
 }
+#: lr_batch keeps diverged runs in its data: its default likelihood is robust.
+BUILTIN["lr_batch"] = _builtin(_hyper.lr_batch, likelihood="student_t")
 
 
 def list_laws() -> list[str]:

@@ -222,6 +222,7 @@ def law(
     scales: Sequence[str] | None = None,
     name: str | None = None,
     formula: str | None = None,
+    positive: bool = True,
 ) -> Any:
     """Declare a scaling law from a plain function (decorator).
 
@@ -247,6 +248,10 @@ def law(
         Law name (default: the function's name).
     formula : str, optional
         One-line formula for tables and plots (default: the first docstring line).
+    positive : bool
+        Whether inputs that are not ``scales`` must be > 0 (default). ``False`` lets them be
+        zero or negative (an annealing fraction, a code for a recipe); they are then used in the
+        user's units, never normalised.
 
     Returns
     -------
@@ -338,6 +343,7 @@ def law(
             doc=doc,
             source=_source(f),
             origin="user",
+            extras={} if positive else {"positive": False},
         )
 
     if fn is not None:

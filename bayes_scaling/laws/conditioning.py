@@ -101,9 +101,23 @@ def _linear(law: Law, theta: Mapping[str, np.ndarray]) -> dict[str, jnp.ndarray]
     return {p: jnp.log(v) if law.positive(p) else jnp.asarray(v) for p, v in theta.items()}
 
 
+def _free_inputs(law: Law) -> list[bool]:
+    """Inputs that may be zero (a law's non-scale inputs declared ``positive=False``)."""
+    return [i not in law.scales and not law.extras.get("positive", True) for i in law.inputs]
+
+
+def _random_log_x(law: Law, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Log inputs for test points: 1-20 for scales, 0.05-1 for inputs that may be zero."""
+    log_x = rng.uniform(0.0, 3.0, (n, law.n_inputs))
+    for k, free in enumerate(_free_inputs(law)):
+        if free:
+            log_x[:, k] = rng.uniform(-3.0, 0.0, n)
+    return log_x
+
+
 def _gradients(law: Law, rng: np.random.Generator, n: int) -> tuple:
     """Values and gradients of log f at ``n`` random points (non-finite points dropped)."""
-    log_x = rng.uniform(0.0, 3.0, (n, law.n_inputs))
+    log_x = _random_log_x(law, rng, n)
     theta = _random_theta(law, rng, n)
     f = _log_f(law)
     fv = jax.vmap(f)
@@ -127,8 +141,12 @@ def _shiftable(law: Law, p: str) -> bool:
 
 
 def _candidates(law: Law, p: str) -> list[str | None]:
-    """Multipliers a parameter's shift may use: 1, or the value of another positive parameter."""
-    return [None] + [q for q in law.params if q != p and law.positive(q)]
+    """Multipliers a parameter's shift may use.
+
+    1, or the value of another parameter that is positive or real-valued (an exponent such as
+    ``alpha``, or a signed slope).
+    """
+    return [None] + [q for q in law.params if q != p and _shiftable(law, q)]
 
 
 def _solve_signs(a: np.ndarray, t: np.ndarray) -> np.ndarray | None:
@@ -158,7 +176,7 @@ def _apply(
 
 def _verify(law: Law, shifts: dict[str, Shift], source: str, rng: np.random.Generator) -> bool:
     n = 24
-    log_x = rng.uniform(0.0, 3.0, (n, law.n_inputs))
+    log_x = _random_log_x(law, rng, n)
     theta = _random_theta(law, rng, n)
     lin = {k: np.asarray(v) for k, v in _linear(law, theta).items()}
     f = jax.vmap(_log_f(law))
@@ -244,7 +262,9 @@ def detect_covariance(law: Law, seed: int = 0) -> Covariance:
         return Covariance({}, (), False)
     per_param: dict[str, list[Shift]] = {p: [] for p in law.params}
     normalised = []
-    for source in law.inputs:
+    for source, free in zip(law.inputs, _free_inputs(law), strict=True):
+        if free:
+            continue
         found = _covariance_of(law, source, data, rng)
         if found is None:
             continue
@@ -336,5 +356,14 @@ class Conditioning:
 def make_conditioning(law: Law, x: np.ndarray, y: np.ndarray) -> Conditioning:
     """Conditioning of ``law`` for training inputs ``x`` ``(n, k)`` and metric ``y``."""
     cov = detect_covariance(law)
-    log_x_ref = np.log(x).mean(axis=0)
+    positive = (x > 0).all(axis=0)
+    log_x_ref = np.where(positive, np.log(np.where(x > 0, x, 1.0)).mean(axis=0), 0.0)
+    if not positive.all():  # inputs with zeros cannot be normalised on a log scale
+        keep = tuple(i for k, i in enumerate(law.inputs) if positive[k])
+        shifts = {
+            p: tuple(s for s in v if s.source == "y" or s.source in keep)
+            for p, v in cov.shifts.items()
+        }
+        cov = Covariance({p: v for p, v in shifts.items() if v},
+                         tuple(i for i in cov.normalised_inputs if i in keep), cov.output)
     return Conditioning(cov, log_x_ref, float(np.log(y).mean()), law.inputs)
