@@ -45,7 +45,7 @@ class StudySpec:
     select: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     run: str | None = None
     min_points: int | None = None
-    fractions: tuple[float, ...] = (0.5, 0.65, 0.8)
+    fractions: tuple[float, ...] = (0.55, 0.75)
     note: str = ""
 
     def load(self) -> pd.DataFrame:
@@ -81,15 +81,15 @@ BUNDLED_STUDIES: dict[str, StudySpec] = {
     ),
     "revisiting_lm": StudySpec(
         "revisiting_lang", ("seen_examples",), "loss", ("model",), "steps", "language",
-        select=_where("domain", "LM"), run="model", fractions=(0.5, 0.7),
+        select=_where("domain", "LM"), run="model",
     ),
     "revisiting_bigbench": StudySpec(
         "revisiting_lang", ("seen_examples",), "loss", ("task",), "steps",
-        "language (downstream)", select=_where("domain", "BB"), run="task", fractions=(0.5, 0.7),
+        "language (downstream)", select=_where("domain", "BB"), run="task",
     ),
     "revisiting_vision": StudySpec(
         "revisiting_vision", ("seen_examples",), "loss", ("task", "model"), "steps",
-        "vision (few-shot)", select=_vision, run="run", fractions=(0.5, 0.7),
+        "vision (few-shot)", select=_vision, run="run",
         note="4 ten-shot tasks x 6 models, curves thinned to 30 log-spaced points",
     ),
     "chinchilla": StudySpec(

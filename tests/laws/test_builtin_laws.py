@@ -1,0 +1,46 @@
+"""The built-in laws: M4's implicit solve, the schedule areas, lr_batch's conditioning."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_scaling.laws import BUILTIN, detect_covariance
+from bayes_scaling.laws.schedule import schedule_areas, schedule_lr
+
+
+def test_m4_solves_its_implicit_equation():
+    """u (1 - u)^-gamma = (x / x0)^-alpha at every x, checked against bisection in numpy."""
+    x = np.geomspace(1e-3, 1e3, 50)
+    e, d, x0, alpha, gamma = 0.2, 0.7, 1.0, 0.6, 1.3
+    y = np.asarray(BUILTIN["m4"](x, e, d, x0, alpha, gamma))
+    u = (y - e) / d
+    np.testing.assert_allclose(u * (1 - u) ** -gamma, (x / x0) ** -alpha, rtol=1e-8)
+    assert np.all(np.diff(y) < 0) and y[0] < e + d and y[-1] > e
+
+
+def test_schedule_areas():
+    steps = np.arange(1, 1001)
+    d = pd.DataFrame({"run": "r", "step": steps, "peak_lr": 1e-3, "warmup_steps": 10,
+                      "total_steps": 1000, "final_lr": 1e-4})
+    a = schedule_areas(d, run="run", kind="cosine")
+    lr = schedule_lr(np.arange(1000), peak_lr=1e-3, warmup=10, total=1000, final_lr=1e-4)
+    np.testing.assert_allclose(a["S1"].iloc[-1], lr.sum(), rtol=1e-12)
+    assert (np.diff(a["S2"]) >= -1e-15).all() and a["S2"].iloc[-1] > 0
+    const = schedule_areas(d, run="run", kind="constant")
+    assert (const["S2"] == 0).all() and (const["anneal"] == 0).all()
+    # from a learning-rate column at the checkpoints (interpolated): close to the exact areas
+    sparse = d.iloc[::50].assign(lr=lr[::50])
+    approx = schedule_areas(sparse, run="run", lr="lr")
+    exact = a.iloc[::50]
+    np.testing.assert_allclose(approx["S1"].iloc[1:], exact["S1"].iloc[1:], rtol=0.02)
+    with pytest.raises(ValueError, match="column 'peak_lr' not found"):
+        schedule_areas(d.drop(columns="peak_lr"), run="run")
+
+
+def test_lr_batch_is_conditioned_automatically():
+    cov = detect_covariance(BUILTIN["lr_batch"])
+    assert set(cov.normalised_inputs) == {"N", "D", "lr", "batch_size"}
+    shifts = {p: {(s.source, s.multiplier, s.sign) for s in v} for p, v in cov.shifts.items()}
+    assert shifts["lr0"] == {("N", "g_N", 1), ("D", "g_D", -1), ("lr", None, 1)}
+    assert ("D", "d_D", -1) in shifts["b0"] and ("y", None, 1) in shifts["a0"]
+    assert BUILTIN["lr_batch"].extras["likelihood"] == "student_t"
