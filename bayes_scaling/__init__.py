@@ -12,11 +12,12 @@ Public API (explicit re-exports; the package is laid out by stage of the work)::
     optimal_allocation, complete_compute    decisions/ compute-optimal N, D and loss
     tune                                    decisions/ learning rate and batch size at scale
     prob_below, expected_gain, scale_for_target, check_runs, check_fitted   decisions/ risk
+    prob_beats, saturation                  decisions/ learning curves: finish? saturated?
     compare_levels, crossover, factor_spread, compare_laws, pooling_payoff,
     compare_poolings, prior_sensitivity     compare/   architectures, forms, pooling, priors
     backtest, fit_least_squares, simulate_saturating   evaluation/
     plot_curves, plot_learning_curves, plot_frontier, plot_allocation, plot_forest,
-    plot_pairwise, plot_prior_posterior, plot_crossover  plots/
+    plot_pairwise, plot_prior_posterior, plot_crossover, plot_run_grid  plots/
     load_dataset, list_datasets             datasets/  bundled real measurements
 
 Importing the package switches JAX to float64, splits the CPU into devices for parallel
@@ -58,7 +59,9 @@ from bayes_scaling.decisions import (  # noqa: E402
     expected_gain,
     lr_penalty,
     optimal_allocation,
+    prob_beats,
     prob_below,
+    saturation,
     scale_for_target,
     tune,
 )
@@ -77,8 +80,10 @@ from bayes_scaling.plots import (  # noqa: E402
     plot_curves,
     plot_forest,
     plot_frontier,
+    plot_learning_curves,
     plot_pairwise,
     plot_prior_posterior,
+    plot_run_grid,
 )
 from bayes_scaling.predict import (  # noqa: E402
     PredictiveDraws,
@@ -136,13 +141,17 @@ __all__ = [
     "plot_curves",
     "plot_forest",
     "plot_frontier",
+    "plot_learning_curves",
     "plot_pairwise",
     "plot_prior_posterior",
+    "plot_run_grid",
     "pooling_payoff",
     "predict",
     "predictive_draws",
     "prior_sensitivity",
     "prob_below",
+    "prob_beats",
+    "saturation",
     "save_fit",
     "scale_for_target",
     "simulate_saturating",

@@ -309,6 +309,7 @@ def validate_runs(
     min_points: int = 1,
     strict: bool = False,
     positive: Sequence[bool] | None = None,
+    spread_per_curve: bool = False,
 ) -> RunData:
     """Validate a table of runs and encode its groups and runs.
 
@@ -332,6 +333,9 @@ def validate_runs(
     positive : sequence of bool, optional
         Per input, whether it must be > 0 (default: all; a law's non-scale inputs such as an
         annealing fraction may be zero or negative).
+    spread_per_curve : bool
+        Require every curve to span at least two values of each scale input (curves fitted
+        alone, ``pooling="none"``, learn nothing from a single scale).
 
     Returns
     -------
@@ -357,6 +361,12 @@ def validate_runs(
         [numeric_column(df, c, "input", p) for c, p in zip(x_cols, pos, strict=True)]
     )
     yv = numeric_column(df, y, "metric")
+    for j, c in enumerate(x_cols):
+        if pos[j] and len(df) > 1 and np.all(xs[:, j] == xs[0, j]):
+            raise ValueError(
+                f"input column {c!r} has the same value ({xs[0, j]:g}) in every row: no law can "
+                "learn how the metric changes with it; add runs at other scales"
+            )
 
     levels: dict[str, list[str]] = {}
     numeric: dict[str, bool] = {}
@@ -405,6 +415,23 @@ def validate_runs(
             "choose a law with fewer parameters, or lower min_points (partial pooling can fit "
             "curves with fewer points than parameters)"
         )
+
+    if spread_per_curve:
+        for j, c in enumerate(x_cols):
+            if not pos[j]:
+                continue
+            lo = np.full(len(curves), np.inf)
+            hi = np.full(len(curves), -np.inf)
+            np.minimum.at(lo, curve_idx, xs[:, j])
+            np.maximum.at(hi, curve_idx, xs[:, j])
+            flat = np.flatnonzero(lo == hi)
+            if flat.size:
+                name = curve_label(group_cols, curves[flat[0]])
+                raise ValueError(
+                    f"curve {name} has a single value of input column {c!r} ({lo[flat[0]]:g}); "
+                    "fitted alone (pooling='none') it cannot learn a slope: add runs at other "
+                    "scales or use partial pooling"
+                )
 
     if strict:
         key = pd.DataFrame(np.column_stack([curve_idx, run_idx, xs]))

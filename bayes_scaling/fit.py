@@ -219,6 +219,7 @@ class ScalingLaw:
         run_data = validate_runs(
             data, x_cols, y, groups, run=run, min_points=self._min_points(law), strict=strict,
             positive=[i in law.scales or law.extras.get("positive", True) for i in law.inputs],
+            spread_per_curve=self.pooling == "none",
         )
         _check_names(law, run_data)
         if self.noise not in ("curve", "shared", *run_data.group_cols):
@@ -359,6 +360,14 @@ def _check_names(law: Law, run: RunData) -> None:
             raise ValueError(
                 f"column {col!r} has the name of a parameter or input of law {law.name!r} "
                 f"({list(law.params)}); rename the column to use it as a group or run"
+            )
+    from bayes_scaling.predict import OUTPUT_COLUMNS
+
+    for col in (*run.group_cols, *([run.run_col] if run.run_col else [])):
+        if col in OUTPUT_COLUMNS:
+            raise ValueError(
+                f"column {col!r} has the name of a prediction output column {list(OUTPUT_COLUMNS)}"
+                "; rename it to use it as a group or run (predictions would overwrite it)"
             )
     names = [f"sd_{p}_{f}" for p in law.params for f in (*run.group_cols, "curve")]
     if len(names) != len(set(names)):

@@ -56,13 +56,16 @@ class Prior:
         ``N_c / N_ref``. Data-unit priors make one prior fit any units (the built-in laws use
         them); the law must be scale-covariant in that parameter (see
         :mod:`bayes_scaling.laws`).
-    **kwargs
-        The family's arguments, e.g. ``loc`` and ``scale``.
+    *values, **kwargs
+        The family's arguments by position (in the family's order) or by name, e.g. ``loc`` and
+        ``scale``.
 
     Examples
     --------
     >>> Prior("Normal", loc=0.0, scale=1.0)
     Prior('Normal', loc=0.0, scale=1.0)
+    >>> Prior("Normal", 0.0, 1.0) == Prior("Normal", loc=0.0, scale=1.0)
+    True
     """
 
     dist: str
@@ -70,12 +73,21 @@ class Prior:
     note: str = ""
     units: str = "user"
 
-    def __init__(self, dist: str, note: str = "", units: str = "user", **kwargs: float) -> None:
+    def __init__(self, dist: str, *values: float, note: str = "", units: str = "user",
+                 **kwargs: float) -> None:
         if units not in UNITS:
             raise ValueError(f"prior units must be one of {UNITS}, got {units!r}")
         if dist not in _FAMILIES:
             raise ValueError(f"unknown prior family {dist!r}; expected one of {sorted(_FAMILIES)}")
         _, names = _FAMILIES[dist]
+        if len(values) > len(names):
+            raise ValueError(
+                f"prior {dist!r} takes at most {len(names)} values {list(names)}, got {values!r}"
+            )
+        for name, v in zip(names, values, strict=False):
+            if name in kwargs:
+                raise ValueError(f"prior {dist!r}: {name!r} given twice (by position and name)")
+            kwargs[name] = v
         missing = [
             n
             for n in names

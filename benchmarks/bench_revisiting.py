@@ -64,7 +64,7 @@ def m4_predictions(d: pd.DataFrame, domain: str) -> pd.Series:
     from m4_estimator import fit_m4_batched
 
     curves, keys = [], []
-    for cid, g in d.groupby("curve_id", sort=False):
+    for _cid, g in d.groupby("curve_id", sort=False):
         tr, te = g[g["train"]], g[~g["train"]]
         curves.append(dict(domain=domain, x_fit=tr["seen_examples"].to_numpy(float),
                            y_fit=tr["loss"].to_numpy(float),

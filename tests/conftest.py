@@ -31,7 +31,13 @@ def pytest_addoption(parser):
 
 
 #: Session fixtures that fit models: tests using one share a worker, so it is fitted once.
-_FIT_FIXTURES = {"fit": "session_fit", "nmt_auto": "nmt_auto", "power_fit": "power_fit"}
+_FIT_FIXTURES = {
+    "fit": "session_fit",
+    "nmt_auto": "nmt_auto",
+    "power_fit": "power_fit",
+    "curves_fit": "curves_fit",
+    "cli_fit": "cli_fit",
+}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -71,16 +77,49 @@ def power_runs():
     rows = []
     for arch, a, alpha in (("a", 8.0, 0.30), ("b", 6.0, 0.20), ("c", 7.0, 0.25)):
         for x in np.geomspace(1e6, 1e9, 10):
-            rows.append({"arch": arch, "N": x,
-                         "loss": a * (x / 1e7) ** -alpha * np.exp(0.01 * rng.standard_normal())})
+            rows.append(
+                {
+                    "arch": arch,
+                    "N": x,
+                    "loss": a * (x / 1e7) ** -alpha * np.exp(0.01 * rng.standard_normal()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="session")
 def power_fit(power_runs):
     """Partially pooled power-law fit of ``power_runs``."""
-    return ScalingLaw("power").fit(power_runs, x="N", y="loss", groups="arch", seed=0,
-                                   warn=False, **FAST)
+    return ScalingLaw("power").fit(
+        power_runs, x="N", y="loss", groups="arch", seed=0, warn=False, **FAST
+    )
+
+
+#: Truth of :func:`curves`: run -> (floor, amplitude, exponent) of E + A (x / 1e8)^-alpha.
+CURVES_TRUTH = {"small": (2.6, 4.0, 0.35), "medium": (2.3, 4.0, 0.35), "large": (2.0, 4.0, 0.35)}
+
+
+@pytest.fixture(scope="session")
+def curves():
+    """Three learning curves (one run per model size), 25 checkpoints over two decades, with a
+    small persistent wiggle; the large run is only seen up to 1e9 tokens (it is unfinished)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for run, (e, a, alpha) in CURVES_TRUTH.items():
+        x = np.geomspace(1e8, 1e10, 25)
+        wiggle = np.cumsum(rng.standard_normal(25)) * 0.002
+        y = (e + a * (x / 1e8) ** -alpha) * np.exp(wiggle + 0.002 * rng.standard_normal(25))
+        rows.append(pd.DataFrame({"model": run, "tokens": x, "loss": y}))
+    runs = pd.concat(rows, ignore_index=True)
+    return runs[~((runs["model"] == "large") & (runs["tokens"] > 1.01e9))].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def curves_fit(curves):
+    """Saturating law over tokens, one curve per run, checkpoints correlated within a run."""
+    return ScalingLaw("saturating").fit(
+        curves, x="tokens", y="loss", groups="model", run="model", seed=0, warn=False, **FAST
+    )
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +131,44 @@ def nmt():
 def nmt_auto(nmt):
     """``law="auto"`` on the NMT training split (three laws, weighed per curve)."""
     train = nmt[nmt["train"]]
-    return ScalingLaw().fit(train, x="seen_examples", y="loss", groups="architecture", seed=0,
-                            warn=False, **FAST)
+    return ScalingLaw().fit(
+        train, x="seen_examples", y="loss", groups="architecture", seed=0, warn=False, **FAST
+    )
+
+
+@pytest.fixture(scope="session")
+def cli_fit(sim, tmp_path_factory):
+    """``bayes-scaling fit`` of ``sim`` (power law by architecture) on disk: (dir, FIT.nc)."""
+    from bayes_scaling.cli import main
+
+    d = tmp_path_factory.mktemp("cli")
+    runs = d / "runs.csv"
+    sim.runs.to_csv(runs, index=False)
+    out = d / "fit.nc"
+    argv = [
+        "fit",
+        str(runs),
+        "--x",
+        "x",
+        "--y",
+        "loss",
+        "--group",
+        "architecture",
+        "--law",
+        "power",
+        "--chains",
+        "2",
+        "--warmup",
+        "200",
+        "--draws",
+        "200",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    return d, out
 
 
 def shared_data(*parts: str) -> Path:

@@ -104,7 +104,7 @@ def test_missing_csv(tmp_path):
 def test_labels_keep_their_text(tmp_path):
     """"01" and "1" are two curves, "1e3" and "1000" too, and "NA" is a label, not missing."""
     path = tmp_path / "runs.csv"
-    path.write_text("arch,N,loss\n01,1,2.0\n1,1,2.0\n1e3,1,2.0\n1000,1,2.0\nNA,1,2.0\n")
+    path.write_text("arch,N,loss\n01,1,2.0\n1,2,2.0\n1e3,3,2.0\n1000,4,2.0\nNA,5,2.0\n")
     rd = validate_runs(path, "N", "loss", "arch")
     assert rd.levels["arch"] == ["01", "1", "1e3", "1000", "NA"] and rd.n_curves == 5
     df = pd.DataFrame({"arch": [1, 1.0, 2], "N": [1.0, 2.0, 3.0], "loss": [2.0, 1.9, 1.8]})

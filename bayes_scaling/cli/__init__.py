@@ -25,7 +25,8 @@ PROG = "bayes-scaling"
 
 #: Options that take a value which may be a negative number.
 _VALUE_OPTIONS = {"--compute", "--below", "--cutoff", "--prob", "--k", "--seed", "--chains",
-                  "--warmup", "--draws", "--target-accept", "--min-points", "--tolerance"}
+                  "--warmup", "--draws", "--target-accept", "--min-points", "--tolerance",
+                 "--saturation"}
 
 
 def _demo_add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's type

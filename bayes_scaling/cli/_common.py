@@ -155,9 +155,19 @@ def print_table(df: pd.DataFrame) -> None:
 
 def load(path: str, law: str | None = None) -> Any:
     """Load a fit (its user law from the recorded file or ``--law``)."""
+    import warnings
+
     from bayes_scaling.io import load_fit
 
-    return load_fit(path, law=law)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        fit = load_fit(path, law=law)
+    for w in caught:  # an upgraded old file: say so once, as a note (it is not an error)
+        if issubclass(w.category, DeprecationWarning):
+            print(f"note: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fit
 
 
 def parse_prior(text: str) -> tuple[str, dict]:

@@ -60,7 +60,7 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     b.add_argument("--discrepancy", default="prior", choices=["prior", "none"],
                    help="extrapolation drift of the Bayesian model (default prior)")
     sampler_args(b, draws=500, warmup=500)
-    b.add_argument("--out", required=True, help="REPORT.json")
+    b.add_argument("--out", default=None, help="REPORT.json (default: print the table only)")
 
 
 def cmd_compare(a: argparse.Namespace) -> None:
@@ -104,6 +104,8 @@ def cmd_backtest(a: argparse.Namespace) -> None:
         for key in ("diagnostics", "checks"):
             if key in r.summary:
                 print(f"{k} {key}: {r.summary[key]}", file=sys.stderr)
+    if out is None:
+        return
     write_json(out, {
         "settings": {"x": a.x, "y": a.y, "groups": a.group, "run": a.run, "cutoff": a.cutoff,
                      "cutoff_col": a.cutoff_col, "split": a.split, "law": a.law},

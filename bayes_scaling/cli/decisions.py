@@ -21,10 +21,22 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     law_arg(o)
     o.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
 
-    r = sub.add_parser("risk", help="probability that a new run beats a threshold, per row")
+    r = sub.add_parser(
+        "risk", help="per row: P(below a threshold), P(beating a baseline run), saturation point"
+    )
     r.add_argument("fit", help="FIT.nc from `fit`")
-    r.add_argument("at", help="CSV with the group and input columns")
-    r.add_argument("--below", type=float, required=True, help="metric threshold")
+    r.add_argument("at", help="CSV with the group (and run) and input columns")
+    r.add_argument("--below", type=float, default=None, help="metric threshold: adds p_below")
+    r.add_argument("--versus", default=None, metavar="RUN",
+                   help="a fitted run (fit with --run): adds p_beats, P(row ends below RUN)")
+    r.add_argument("--saturation", type=float, default=None, metavar="TOL",
+                   help="gain per doubling counted as nothing (metric units): adds where "
+                        "each curve saturates")
+    r.add_argument("--relative", action="store_true",
+                   help="--saturation TOL is a fraction of the metric, not metric units")
+    r.add_argument("--along", default=None, metavar="COL",
+                   help="input training extends along (needed for multi-input laws)")
+    r.add_argument("--prob", type=float, default=0.9, help="central interval probability")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     law_arg(r)
     r.add_argument("--out", default=None, help="OUT.csv or OUT.json (default: print)")
@@ -63,11 +75,13 @@ def cmd_tune(a: argparse.Namespace) -> None:
 def cmd_optimal(a: argparse.Namespace) -> None:
     """``optimal``."""
     from bayes_scaling.decisions.allocation import optimal_allocation, parse_budgets
+    from bayes_scaling.decisions.compute import check_k
     from bayes_scaling.predict import check_probs
 
     out = check_out(a.out, (".csv", ".json"), [a.fit])
     parse_budgets(a.compute)
     check_probs(a.prob, "--prob")
+    check_k(a.k)
     fit = load(a.fit, a.law)
     result = optimal_allocation(fit, a.compute, prob=a.prob, k=a.k, seed=a.seed)
     table = result.table.drop(columns=["kind"])
@@ -82,10 +96,31 @@ def cmd_optimal(a: argparse.Namespace) -> None:
 
 def cmd_risk(a: argparse.Namespace) -> None:
     """``risk``."""
+    from bayes_scaling.data import read_table
+    from bayes_scaling.decisions.curves import prob_beats, saturation
     from bayes_scaling.decisions.risk import prob_below
+    from bayes_scaling.predict import check_probs
 
+    if a.below is None and a.versus is None and a.saturation is None:
+        raise ValueError("risk needs at least one of --below T, --versus RUN, --saturation TOL")
     out = check_out(a.out, (".csv", ".json"), [a.fit, a.at])
-    write_table(prob_below(load(a.fit, a.law), a.at, a.below, seed=a.seed), out)
+    check_probs(a.prob, "--prob")
+    fit = load(a.fit, a.law)
+    table = read_table(a.at, what="prediction rows")
+    result = table.copy()
+    if a.below is not None:
+        r = prob_below(fit, table, a.below, seed=a.seed)
+        result["median"], result["p_below"] = r["median"], r["p_below"]
+    if a.versus is not None:
+        r = prob_beats(fit, table, str(a.versus), prob=a.prob, seed=a.seed)
+        new = [c for c in r.columns if c not in table.columns]
+        result[new] = r[new]
+    if a.saturation is not None:
+        r = saturation(fit, table, a.saturation, along=a.along, relative=a.relative,
+                       prob=a.prob, seed=a.seed)
+        new = [c for c in r.columns if c not in table.columns]
+        result[new] = r[new]
+    write_table(result, out)
 
 
 def cmd_check(a: argparse.Namespace) -> None:

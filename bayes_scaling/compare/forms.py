@@ -344,7 +344,9 @@ def compare_laws(
     warmup: int = 1000,
     draws: int = 1000,
     seed: int = 0,
+    target_accept: float = 0.9,
     progress: bool | None = None,
+    warn: bool = True,
 ) -> FormFit:
     """Fit every law in ``laws`` to the same runs and weigh them per curve by PSIS-LFO.
 
@@ -359,8 +361,10 @@ def compare_laws(
         Other options shared by all laws (pooling, likelihood, priors...).
     shrink : float
         Weight of a curve's own evidence against the global weights.
-    chains, warmup, draws, seed, progress
+    chains, warmup, draws, seed, target_accept, progress
         NUTS settings.
+    warn : bool
+        Report sampler and fit problems of every law as warnings with advice (default).
     """
     from bayes_scaling.fit import ScalingLaw
     from bayes_scaling.laws import get_law
@@ -373,13 +377,15 @@ def compare_laws(
         raise ValueError(f"compare at least two laws, got {laws}")
     spec = model or ScalingLaw()
     fits = {}
-    for lw in laws:
-        obj = get_law(lw)
+    for obj in [get_law(lw) for lw in laws]:  # every name resolved before any sampling
         fits[obj.name] = replace(spec, law=obj).fit(
             data, x, y, groups, run=run, chains=chains, warmup=warmup, draws=draws, seed=seed,
-            progress=progress, warn=False,
+            target_accept=target_accept, progress=progress, warn=False,
         )
-    return combine(fits, shrink)
+    result = combine(fits, shrink)
+    if warn:
+        result.check(warn=True)
+    return result
 
 
 def fit_auto(spec: Any, data: Any, x: Any, y: str, groups: Any, *, run: str | None,

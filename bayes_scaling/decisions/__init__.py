@@ -1,10 +1,12 @@
 """Decisions built on the predictions.
 
-Compute-optimal allocation, risk queries, checks of new runs, and hyper-parameter tuning.
+Compute-optimal allocation, risk queries, checks of new runs, learning-curve decisions
+(worth finishing? where does it saturate?) and hyper-parameter tuning.
 """
 
 from bayes_scaling.decisions.allocation import OptimalAllocation, optimal_allocation
 from bayes_scaling.decisions.compute import complete_compute
+from bayes_scaling.decisions.curves import prob_beats, saturation
 from bayes_scaling.decisions.risk import (
     check_fitted,
     check_runs,
@@ -22,6 +24,8 @@ __all__ = [
     "expected_gain",
     "optimal_allocation",
     "prob_below",
+    "prob_beats",
+    "saturation",
     "scale_for_target",
     "tune",
     "lr_penalty",

@@ -151,6 +151,9 @@ def optimal_allocation(
     seed : int
         Seed (the same seed as ``predict`` gives the same draws of new levels and drift).
     """
+    budgets = parse_budgets(compute)
+    (prob,) = check_probs(prob)
+    k = check_k(k)
     if getattr(fit, "components", None) is not None:
         fit = fit.main
     if fit.law.n_inputs != 2:
@@ -158,9 +161,6 @@ def optimal_allocation(
             f"compute-optimal allocation needs a law over (parameters, tokens); this fit uses "
             f"{fit.law.name!r} with inputs {list(fit.x_cols)}"
         )
-    budgets = parse_budgets(compute)
-    (prob,) = check_probs(prob)
-    k = check_k(k)
     if groups is None:
         keys = list(fit.curves)
         at = pd.DataFrame(

@@ -8,6 +8,7 @@ from bayes_scaling.plots.compare import (
     plot_prior_posterior,
 )
 from bayes_scaling.plots.curves import plot_curves
+from bayes_scaling.plots.learning import plot_learning_curves, plot_run_grid
 
 __all__ = [
     "plot_allocation",
@@ -15,6 +16,8 @@ __all__ = [
     "plot_curves",
     "plot_forest",
     "plot_frontier",
+    "plot_learning_curves",
     "plot_pairwise",
     "plot_prior_posterior",
+    "plot_run_grid",
 ]

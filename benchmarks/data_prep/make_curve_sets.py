@@ -22,6 +22,7 @@ Common core columns (every curve file):
 
 Usage: python benchmarks/data_prep/make_curve_sets.py (needs ../shared/data)
 """
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,8 @@ def cum_lr(fn, steps, **kw):
 
 
 # ----------------------------------------------------------------------------- Misfitting
-MISFIT_WARMUP = 50          # open_lm/constants/slurm_constants.py NUM_WARMUP_STEPS (hadasah/scaling_laws)
-MISFIT_END_RATIO = 0.1      # END_LR_RATIO -> --lr-cooldown-end-ratio -> min_lr = 0.1*peak
+MISFIT_WARMUP = 50  # open_lm/constants/slurm_constants.py NUM_WARMUP_STEPS (hadasah/scaling_laws)
+MISFIT_END_RATIO = 0.1  # END_LR_RATIO -> --lr-cooldown-end-ratio -> min_lr = 0.1*peak
 MISFIT_TOK_PER_STEP = 512 * 2048
 
 
@@ -94,8 +95,10 @@ def build_misfitting():
     # (1) impossible checkpoint steps (current_steps > total_steps; parse_results.py bug when the
     #     checkpoint interval exceeds the run length) -> drop
     bad = d.current_steps > d.total_steps
-    log.append(f"dropped {int(bad.sum())} rows with current_steps > total_steps "
-               f"(misfitting_70m T=250, lr 1e-3/2e-3: step 256 > 250, loss inconsistent)")
+    log.append(
+        f"dropped {int(bad.sum())} rows with current_steps > total_steps "
+        f"(misfitting_70m T=250, lr 1e-3/2e-3: step 256 > 250, loss inconsistent)"
+    )
     d = d[~bad].copy()
 
     # (2) runs mixing several launches (different total_epochs): keep the launch whose
@@ -105,8 +108,10 @@ def build_misfitting():
     n_te = d.groupby(key).total_epochs.transform("nunique")
     planned = (d.total_steps - 1) // 128 + 1
     drop2 = (n_te > 1) & (d.total_epochs != planned)
-    log.append(f"dropped {int(drop2.sum())} rows from mixed launches (runs with >1 total_epochs; "
-               f"kept total_epochs == (T-1)//128+1)")
+    log.append(
+        f"dropped {int(drop2.sum())} rows from mixed launches (runs with >1 total_epochs; "
+        f"kept total_epochs == (T-1)//128+1)"
+    )
     d = d[~drop2].copy()
 
     # (3) exact duplicates -> keep one; conflicting duplicates -> keep both, flag
@@ -116,36 +121,40 @@ def build_misfitting():
     dup = d.duplicated(subset=key + ["current_steps"], keep=False)
     d["quality"] = np.where(dup, "ambiguous_duplicate", "ok")
     amb = d[dup].groupby(key).size()
-    log.append(f"flagged {int(dup.sum())} rows 'ambiguous_duplicate' (same run & step, different loss) in runs: "
-               + "; ".join(f"{m} T={t} lr={lr:g}" for (m, t, lr) in amb.index))
+    log.append(
+        f"flagged {int(dup.sum())} rows 'ambiguous_duplicate' (same run & step, different loss) in runs: "
+        + "; ".join(f"{m} T={t} lr={lr:g}" for (m, t, lr) in amb.index)
+    )
 
     rows = []
     for (m, T, lr), g in d.groupby(key):
         g = g.sort_values("current_steps")
         steps = g.current_steps.to_numpy()
         kw = dict(peak=lr, warmup=MISFIT_WARMUP, total=T, min_lr=MISFIT_END_RATIO * lr)
-        out = pd.DataFrame({
-            "dataset": "misfitting_li2025",
-            "run_id": f"{m.replace('misfitting_', '')}_T{T}_lr{lr:g}",
-            "model": m,
-            "N": g.N.to_numpy(),
-            "N_non_embedding": g.N_no_emb.to_numpy(),
-            "step": steps,
-            "tokens": steps * MISFIT_TOK_PER_STEP,
-            "frac_elapsed": steps / T,
-            "total_steps": T,
-            "warmup_steps": MISFIT_WARMUP,
-            "peak_lr": lr,
-            "final_lr": MISFIT_END_RATIO * lr,
-            "schedule": "cosine_openlm",
-            "lr": lr_openlm_cosine(steps, **kw),
-            "lr_sum": cum_lr(lr_openlm_cosine, steps, **kw),
-            "metric": "val_loss",
-            "value": g.loss.to_numpy(),
-            "is_final": steps == T,
-            "quality": g.quality.to_numpy(),
-            "sweep": g.sweep.to_numpy(),
-        })
+        out = pd.DataFrame(
+            {
+                "dataset": "misfitting_li2025",
+                "run_id": f"{m.replace('misfitting_', '')}_T{T}_lr{lr:g}",
+                "model": m,
+                "N": g.N.to_numpy(),
+                "N_non_embedding": g.N_no_emb.to_numpy(),
+                "step": steps,
+                "tokens": steps * MISFIT_TOK_PER_STEP,
+                "frac_elapsed": steps / T,
+                "total_steps": T,
+                "warmup_steps": MISFIT_WARMUP,
+                "peak_lr": lr,
+                "final_lr": MISFIT_END_RATIO * lr,
+                "schedule": "cosine_openlm",
+                "lr": lr_openlm_cosine(steps, **kw),
+                "lr_sum": cum_lr(lr_openlm_cosine, steps, **kw),
+                "metric": "val_loss",
+                "value": g.loss.to_numpy(),
+                "is_final": steps == T,
+                "quality": g.quality.to_numpy(),
+                "sweep": g.sweep.to_numpy(),
+            }
+        )
         rows.append(out)
     out = pd.concat(rows, ignore_index=True)
     out = out.sort_values(["N", "peak_lr", "total_steps", "step"]).reset_index(drop=True)
@@ -167,14 +176,20 @@ def misfitting_targets(c, early_frac=0.3):
         N = float(tg.N.iloc[0])
         early = tg[(tg.frac_elapsed <= early_frac) & ~tg.is_final]
         smaller = fin[(fin.N < N)]
-        recs.append({
-            "model": m, "N": int(N), "peak_lr": lr, "target_T": Tt,
-            "target_final_loss": float(f.value.iloc[0]),
-            "n_ckpt_total": len(tg), "n_ckpt_le_30pct": len(early),
-            "shorter_T_same_model_lr": ";".join(str(t) for t in Ts[:-1]),
-            "n_complete_runs_smaller_models": len(smaller),
-            "usable_early_fit": len(early) >= 3,
-        })
+        recs.append(
+            {
+                "model": m,
+                "N": int(N),
+                "peak_lr": lr,
+                "target_T": Tt,
+                "target_final_loss": float(f.value.iloc[0]),
+                "n_ckpt_total": len(tg),
+                "n_ckpt_le_30pct": len(early),
+                "shorter_T_same_model_lr": ";".join(str(t) for t in Ts[:-1]),
+                "n_complete_runs_smaller_models": len(smaller),
+                "usable_early_fit": len(early) >= 3,
+            }
+        )
     return pd.DataFrame(recs).sort_values(["N", "peak_lr"])
 
 
@@ -182,7 +197,9 @@ def misfitting_targets(c, early_frac=0.3):
 def build_openclip():
     src = f"{SHARED}/openclip_cherti/imagenet_zeroshot_learning_curves_tidy.csv"
     t = pd.read_csv(src)
-    info = pd.read_csv(f"{SHARED}/openclip_cherti/trained_models_info.csv")[["name", "gpus", "local_bs", "detailed_training_info"]]
+    info = pd.read_csv(f"{SHARED}/openclip_cherti/trained_models_info.csv")[
+        ["name", "gpus", "local_bs", "detailed_training_info"]
+    ]
     t = t.merge(info, on="name", how="left")
     rows = []
     for name, g in t.groupby("name"):
@@ -200,33 +217,37 @@ def build_openclip():
         q = "schedule_unverified" if pd.notna(g.detailed_training_info.iloc[0]) else "ok"
         if len(g) < g.epochs.iloc[0]:
             q = q + ";missing_epochs"
-        rows.append(pd.DataFrame({
-            "dataset": "openclip_cherti",
-            "run_id": name.replace(".pt", ""),
-            "model": arch,
-            "N": (g.mparams.to_numpy() * 1e6).round().astype(np.int64),
-            "data": g.data.iloc[0],
-            "samples_seen_target": g.samples_seen_pretty.iloc[0],
-            "global_batch": gbs,
-            "epoch": g.epoch.to_numpy(),
-            "n_epochs": int(g.epochs.iloc[0]),
-            "step": steps,
-            "tokens": g.samples_seen.to_numpy(),   # samples seen (image-text pairs), not tokens
-            "frac_elapsed": g.epoch.to_numpy() / g.epochs.iloc[0],
-            "total_steps": T,
-            "warmup_steps": W,
-            "peak_lr": peak,
-            "final_lr": 0.0,
-            "schedule": "cosine_openclip",
-            "lr": lr_openlm_cosine(steps, **kw),
-            "lr_sum": cum_lr(lr_openlm_cosine, steps, **kw),
-            "metric": "imagenet_zeroshot_err_top1",
-            "value": 1.0 - g["imagenet-zeroshot-val-top1"].to_numpy(),
-            "err_top5": 1.0 - g["imagenet-zeroshot-val-top5"].to_numpy(),
-            "gmacs_per_sample": g.gmacs.to_numpy(),
-            "is_final": g.epoch.to_numpy() == g.epochs.iloc[0],
-            "quality": q,
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "dataset": "openclip_cherti",
+                    "run_id": name.replace(".pt", ""),
+                    "model": arch,
+                    "N": (g.mparams.to_numpy() * 1e6).round().astype(np.int64),
+                    "data": g.data.iloc[0],
+                    "samples_seen_target": g.samples_seen_pretty.iloc[0],
+                    "global_batch": gbs,
+                    "epoch": g.epoch.to_numpy(),
+                    "n_epochs": int(g.epochs.iloc[0]),
+                    "step": steps,
+                    "tokens": g.samples_seen.to_numpy(),  # samples seen (image-text pairs), not tokens
+                    "frac_elapsed": g.epoch.to_numpy() / g.epochs.iloc[0],
+                    "total_steps": T,
+                    "warmup_steps": W,
+                    "peak_lr": peak,
+                    "final_lr": 0.0,
+                    "schedule": "cosine_openclip",
+                    "lr": lr_openlm_cosine(steps, **kw),
+                    "lr_sum": cum_lr(lr_openlm_cosine, steps, **kw),
+                    "metric": "imagenet_zeroshot_err_top1",
+                    "value": 1.0 - g["imagenet-zeroshot-val-top1"].to_numpy(),
+                    "err_top5": 1.0 - g["imagenet-zeroshot-val-top5"].to_numpy(),
+                    "gmacs_per_sample": g.gmacs.to_numpy(),
+                    "is_final": g.epoch.to_numpy() == g.epochs.iloc[0],
+                    "quality": q,
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True).sort_values(["N", "data", "n_epochs", "epoch"])
     return out.reset_index(drop=True)
 
@@ -235,8 +256,14 @@ def build_openclip():
 PYTHIA_T = 143000
 PYTHIA_WARM = 1430  # warmup 0.01 * train-iters
 PYTHIA_PEAK = {  # models/<size>/pythia-<size>-deduped.yml (EleutherAI/pythia), min_lr = 0.1*peak
-    "70m": 1e-3, "160m": 6e-4, "410m": 3e-4, "1b": 2.5e-4, "1.4b": 2e-4,
-    "2.8b": 1.6e-4, "6.9b": 1.2e-4, "12b": 1.2e-4,
+    "70m": 1e-3,
+    "160m": 6e-4,
+    "410m": 3e-4,
+    "1b": 2.5e-4,
+    "1.4b": 2e-4,
+    "2.8b": 1.6e-4,
+    "6.9b": 1.2e-4,
+    "12b": 1.2e-4,
 }
 
 
@@ -253,32 +280,36 @@ def build_pythia():
         steps = g.step.to_numpy()
         kw = dict(peak=peak, warmup=PYTHIA_WARM, total=PYTHIA_T, min_lr=0.1 * peak)
         a = acc.loc[model].reindex(steps)
-        rows.append(pd.DataFrame({
-            "dataset": "pythia_checkpoint_evals",
-            "run_id": model,
-            "model": model,
-            "N": g.N.to_numpy(),
-            "N_non_embedding": g.N_non_embedding.to_numpy(),
-            "step": steps,
-            "tokens": g.tokens.to_numpy(),
-            "frac_elapsed": steps / PYTHIA_T,
-            "total_steps": PYTHIA_T,
-            "warmup_steps": PYTHIA_WARM,
-            "peak_lr": peak,
-            "final_lr": 0.1 * peak,
-            "schedule": "cosine_neox_clamped",
-            "lr": lr_neox_clamped(steps, **kw),
-            "lr_sum": cum_lr(lr_neox_clamped, steps, **kw),
-            "lr_alt": lr_cosine_to_floor(steps, **kw),
-            "metric": "lambada_openai_nll",
-            "value": np.log(g.value.to_numpy()),
-            "lambada_ppl": g.value.to_numpy(),
-            "lambada_ppl_stderr": g.stderr.to_numpy(),
-            "lambada_acc": a.value.to_numpy(),
-            "lambada_acc_stderr": a.stderr.to_numpy(),
-            "is_final": steps == PYTHIA_T,
-            "quality": np.where(steps <= 512, "early_untrained", "ok"),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "dataset": "pythia_checkpoint_evals",
+                    "run_id": model,
+                    "model": model,
+                    "N": g.N.to_numpy(),
+                    "N_non_embedding": g.N_non_embedding.to_numpy(),
+                    "step": steps,
+                    "tokens": g.tokens.to_numpy(),
+                    "frac_elapsed": steps / PYTHIA_T,
+                    "total_steps": PYTHIA_T,
+                    "warmup_steps": PYTHIA_WARM,
+                    "peak_lr": peak,
+                    "final_lr": 0.1 * peak,
+                    "schedule": "cosine_neox_clamped",
+                    "lr": lr_neox_clamped(steps, **kw),
+                    "lr_sum": cum_lr(lr_neox_clamped, steps, **kw),
+                    "lr_alt": lr_cosine_to_floor(steps, **kw),
+                    "metric": "lambada_openai_nll",
+                    "value": np.log(g.value.to_numpy()),
+                    "lambada_ppl": g.value.to_numpy(),
+                    "lambada_ppl_stderr": g.stderr.to_numpy(),
+                    "lambada_acc": a.value.to_numpy(),
+                    "lambada_acc_stderr": a.stderr.to_numpy(),
+                    "is_final": steps == PYTHIA_T,
+                    "quality": np.where(steps <= 512, "early_untrained", "ok"),
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True).sort_values(["N", "step"]).reset_index(drop=True)
     return out
 
@@ -382,17 +413,20 @@ def main():
     py = build_pythia()
     sizes["pythia_lambada"] = write(py, "pythia_lambada.csv")[1]
     notes = [
-        SOURCE_MISFIT.format(log="\n".join("- " + entry for entry in log), warm=MISFIT_WARMUP,
-                             ratio=MISFIT_END_RATIO),
+        SOURCE_MISFIT.format(
+            log="\n".join("- " + entry for entry in log), warm=MISFIT_WARMUP, ratio=MISFIT_END_RATIO
+        ),
         SOURCE_OPENCLIP,
         SOURCE_PYTHIA,
     ]
     with open(os.path.join(OUT, "SOURCES_CURVES.md"), "w") as f:
         f.write("# Bundled learning curves: sources and derivation\n\n" + "\n\n".join(notes))
     print("\n".join(log))
-    print(f"misfitting: {len(mis)} rows, {mis.run_id.nunique()} runs; "
-          f"openclip: {len(oc)} rows, {oc.run_id.nunique()} runs; pythia: {len(py)} rows, "
-          f"{py.run_id.nunique()} runs")
+    print(
+        f"misfitting: {len(mis)} rows, {mis.run_id.nunique()} runs; "
+        f"openclip: {len(oc)} rows, {oc.run_id.nunique()} runs; pythia: {len(py)} rows, "
+        f"{py.run_id.nunique()} runs"
+    )
     for k, v in sizes.items():
         print(f"{k}: {v} bytes (gzip)")
 

@@ -10,40 +10,6 @@ import pytest
 from bayes_scaling.cli import main
 
 
-@pytest.fixture(scope="module")
-def cli_fit(sim, tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli")
-    runs = d / "runs.csv"
-    sim.runs.to_csv(runs, index=False)
-    out = d / "fit.nc"
-    code = main(
-        [
-            "fit",
-            str(runs),
-            "--x",
-            "x",
-            "--y",
-            "loss",
-            "--group",
-            "architecture",
-            "--law",
-            "power",
-            "--chains",
-            "2",
-            "--warmup",
-            "200",
-            "--draws",
-            "200",
-            "--seed",
-            "3",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    return d, out
-
-
 def test_fit_predict_csv_and_json(cli_fit, capsys):
     d, fit_path = cli_fit
     at = pd.DataFrame(
