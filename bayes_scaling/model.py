@@ -279,15 +279,16 @@ def _standard_noise(
 ) -> jnp.ndarray:
     """Standardised observation noise per row, keyed by the row's hash."""
 
-    def one(h: jnp.ndarray) -> jnp.ndarray:
+    def one(h: jnp.ndarray, df: jnp.ndarray) -> jnp.ndarray:
         k = jax.random.fold_in(key, h)
         if structure.likelihood == "student_t":
-            return jax.random.t(k, nu)
+            return jax.random.t(k, df)
         if structure.likelihood == "huber":
             return huber_standard_jax(k, (), structure.huber_delta)
         return jax.random.normal(k)
 
-    return jax.vmap(one)(hashes)
+    df = jnp.broadcast_to(jnp.asarray(1.0 if nu is None else nu), hashes.shape)
+    return jax.vmap(one)(hashes, df)
 
 
 def _run_residual(

@@ -37,6 +37,7 @@ from bayes_scaling import _arviz
 from bayes_scaling.data import curve_label, group_labels, numeric_column, read_table
 from bayes_scaling.drift.distance import extrapolation_distance
 from bayes_scaling.inference import _program, bucket, check_seed, pad_rows
+from bayes_scaling.intervals import central_interval, check_probs, summarise
 from bayes_scaling.model import Structure, scaling_model
 
 __all__ = [
@@ -65,47 +66,6 @@ OUTPUT_COLUMNS = (
     "curve_mean", "curve_median", "curve_lower", "curve_upper", "mean_note",
 )
 _CHUNK = 2048
-
-
-def check_probs(prob: float | Sequence[float], name: str = "prob") -> list[float]:
-    """Validate central-interval probabilities (each strictly between 0 and 1)."""
-    probs = [prob] if isinstance(prob, int | float | np.floating) else list(prob)
-    if not probs:
-        raise ValueError(f"{name}: give at least one probability")
-    for p in probs:
-        if isinstance(p, bool) or not isinstance(p, int | float | np.floating) or not (
-            0.0 < float(p) < 1.0
-        ):
-            raise ValueError(f"{name} must be a probability strictly between 0 and 1, got {p!r}")
-    return [float(p) for p in probs]
-
-
-def central_interval(draws: np.ndarray, prob: float, axis: int = 0) -> tuple:
-    """``(lower, median, upper)`` of the central ``prob`` interval of ``draws`` along ``axis``.
-
-    The one helper for every central interval in the package.
-    """
-    (prob,) = check_probs(prob)
-    lo, med, hi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2], axis=axis)
-    return lo, med, hi
-
-
-def summarise(draws: np.ndarray, probs: Sequence[float], prefix: str = "") -> dict:
-    """Mean, median and central intervals of ``draws`` ``(draws, rows)`` per row.
-
-    The first probability gives ``lower``/``upper``; with several, each also gives
-    ``lower_<pct>``/``upper_<pct>``.
-    """
-    probs = check_probs(list(probs))
-    out = {f"{prefix}mean": draws.mean(axis=0), f"{prefix}median": np.median(draws, axis=0)}
-    for j, p in enumerate(probs):
-        lo, _, hi = central_interval(draws, p)
-        if j == 0:
-            out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
-        if len(probs) > 1:
-            pct = f"{100 * p:g}"
-            out[f"{prefix}lower_{pct}"], out[f"{prefix}upper_{pct}"] = lo, hi
-    return out
 
 
 @dataclass(frozen=True)
@@ -481,6 +441,7 @@ def predictive_draws(
                                     max_decades=max_decades)
     frame = read_table(data, what="prediction data").copy()
     sites, info = _run(fit, frame, seed, allow_new_levels, max_decades)
+    _note_new_levels(info["kinds"], info["labels"])
     return PredictiveDraws(
         frame,
         np.exp(sites["curve_log_mu"]),
@@ -505,7 +466,9 @@ def parameter_draws(
     same draws as :func:`predictive_draws`.
     """
     frame = read_table(data, what="prediction data").copy()
-    return _run(fit, frame, seed, allow_new_levels, np.inf, params=True)
+    sites, info = _run(fit, frame, seed, allow_new_levels, np.inf, params=True)
+    _note_new_levels(info["kinds"], info["labels"])
+    return sites, info
 
 
 def _note_new_levels(kinds: Sequence[str], labels: Sequence[str]) -> None:
@@ -516,7 +479,7 @@ def _note_new_levels(kinds: Sequence[str], labels: Sequence[str]) -> None:
             f"predicted from the population, not fitted: {shown} (labels are compared as "
             "text: '01' is not '1')",
             NewLevelWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -558,7 +521,6 @@ def predict(
         )
     d = predictive_draws(fit, frame, seed=seed, allow_new_levels=allow_new_levels,
                          max_decades=max_decades)
-    _note_new_levels(d.kind, d.curve_label)
     out = d.frame.copy()
     out["curve"] = d.curve_label
     out["kind"] = d.kind

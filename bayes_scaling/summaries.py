@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling import _arviz
-from bayes_scaling.predict import check_probs, summarise
+from bayes_scaling.intervals import check_probs, summarise
 
 __all__ = ["curve_table", "level_table", "level_draws", "level_values"]
 

@@ -5,6 +5,7 @@
 ``draws.npz`` (thinned parameter-only log predictive draws, aligned with the rows),
 ``fits.csv`` (one row per fit, with its sampler and fit checks) and
 ``provenance.json`` (versions, settings, SHA-256 of every dataset file used).
+Each finished fit is also kept under ``jobs/``, so an interrupted sweep resumes where it stopped.
 Then ``python benchmarks/build_drift_prior.py`` fits and ships the prior.
 """
 
@@ -34,7 +35,16 @@ def _job(args: tuple) -> tuple:
     warnings.simplefilter("ignore")
     from bayes_scaling.drift.sweep import BUNDLED_STUDIES, sweep_study
 
-    name, frac, law, settings = args
+    name, frac, law, settings, cache = args
+    import numpy as np
+    import pandas as pd
+
+    part = Path(cache) / f"{name}__{frac:g}__{law}"
+    if (part / "done").exists():  # resumable: a finished job is read back, not refitted
+        pts = pd.read_csv(part / "points.csv")
+        fits = pd.read_csv(part / "fits.csv")
+        draws = np.load(part / "draws.npy")
+        return name, frac, law, pts, draws, fits
     spec = BUNDLED_STUDIES[name]
     t0 = time.time()
     pts, draws, fits = sweep_study(
@@ -55,6 +65,11 @@ def _job(args: tuple) -> tuple:
         f"{name:22s} f={frac:<5g} {law:11s} {len(pts):4d} points  {time.time() - t0:6.1f}s",
         flush=True,
     )
+    part.mkdir(parents=True, exist_ok=True)
+    pts.to_csv(part / "points.csv", index=False)
+    fits.to_csv(part / "fits.csv", index=False)
+    np.save(part / "draws.npy", np.asarray(draws, dtype=np.float32))
+    (part / "done").write_text("")
     return name, frac, law, pts, draws, fits
 
 
@@ -76,12 +91,16 @@ def main() -> None:
 
     names = [s for s in a.studies.split(",") if s] or list(BUNDLED_STUDIES)
     settings = dict(chains=a.chains, warmup=a.warmup, draws=a.draws, seed=a.seed)
+    out = Path(a.out)
+    cache = out / "jobs"
     jobs = [
-        (n, f, law, settings)
+        (n, f, law, settings, str(cache))
         for n in names
         for f in BUNDLED_STUDIES[n].fractions
         for law in BUNDLED_STUDIES[n].laws
     ]
+    # longest first (the largest studies), so two workers finish together
+    jobs.sort(key=lambda j: -len(BUNDLED_STUDIES[j[0]].load()))
     t0 = time.time()
     ctx = mp.get_context("spawn")
     with ctx.Pool(a.workers) as pool:
@@ -90,7 +109,6 @@ def main() -> None:
     pts = pd.concat([r[3] for r in results if len(r[3])], ignore_index=True)
     draws = np.vstack([r[4] for r in results if len(r[3])])
     fits = pd.concat([r[5] for r in results if len(r[5])], ignore_index=True)
-    out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     pts.to_csv(out / "points.csv", index=False)
     np.savez_compressed(out / "draws.npz", log_pred=draws.astype(np.float32))

@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom (with BAYES_SCALING_FAST=1 shrinking the draws)."""
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -14,7 +13,7 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("BAYES_SCALING_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}

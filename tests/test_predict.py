@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bayes_scaling as bs
 from bayes_scaling import predictive_draws
-from bayes_scaling.predict import central_interval, check_probs, summarise
+from bayes_scaling.intervals import central_interval, check_probs, summarise
 
 
 def test_rows_kept_in_order_with_index(fit):
@@ -94,3 +95,15 @@ def test_central_interval_and_summaries():
     np.testing.assert_allclose(hi, 1.645, atol=0.05)
     s = summarise(d, [0.9, 0.5])
     assert {"mean", "median", "lower_90", "upper_50"} <= set(s)
+
+
+@pytest.mark.parametrize("likelihood", ["student_t", "huber"])
+def test_robust_likelihoods_predict_one_draw_per_row(power_runs, likelihood):
+    """Robust likelihoods give one noise draw per row (regression: Student-t broadcast its
+    per-row degrees of freedom into an extra axis) and their fit checks run."""
+    fit = bs.ScalingLaw("power", likelihood=likelihood).fit(
+        power_runs, x="N", y="loss", groups="arch", chains=1, warmup=100, draws=100, seed=0,
+        warn=False)
+    d = bs.predictive_draws(fit, power_runs.head(7))
+    assert d.observed.shape == d.curve.shape == (100, 7)
+    assert len(fit.check(warn=False).fit.table) == len(power_runs)

@@ -66,7 +66,7 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
 def cmd_compare(a: argparse.Namespace) -> None:
     """``compare``."""
     from bayes_scaling.compare.levels import compare_levels
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
 
     out = check_out(a.json, (".json",), [a.fit], "--json")
     check_probs(a.prob, "--prob")

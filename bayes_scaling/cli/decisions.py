@@ -63,7 +63,7 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
 def cmd_tune(a: argparse.Namespace) -> None:
     """``tune``."""
     from bayes_scaling.decisions.tuning import tune
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
 
     out = check_out(a.out, (".csv", ".json"), [a.fit, a.at])
     check_probs(a.prob, "--prob")
@@ -76,7 +76,7 @@ def cmd_optimal(a: argparse.Namespace) -> None:
     """``optimal``."""
     from bayes_scaling.decisions.allocation import optimal_allocation, parse_budgets
     from bayes_scaling.decisions.compute import check_k
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
 
     out = check_out(a.out, (".csv", ".json"), [a.fit])
     parse_budgets(a.compute)
@@ -99,7 +99,7 @@ def cmd_risk(a: argparse.Namespace) -> None:
     from bayes_scaling.data import read_table
     from bayes_scaling.decisions.curves import prob_beats, saturation
     from bayes_scaling.decisions.risk import prob_below
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
 
     if a.below is None and a.versus is None and a.saturation is None:
         raise ValueError("risk needs at least one of --below T, --versus RUN, --saturation TOL")
@@ -126,7 +126,7 @@ def cmd_risk(a: argparse.Namespace) -> None:
 def cmd_check(a: argparse.Namespace) -> None:
     """``check``."""
     from bayes_scaling.decisions.risk import check_runs
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
 
     out = check_out(a.out, (".csv", ".json"), [a.fit, a.new])
     check_probs(a.prob, "--prob")

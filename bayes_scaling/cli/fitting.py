@@ -141,7 +141,8 @@ def cmd_fit(a: argparse.Namespace) -> None:
 
 def cmd_predict(a: argparse.Namespace) -> None:
     """``predict``."""
-    from bayes_scaling.predict import NewLevelWarning, check_probs
+    from bayes_scaling.intervals import check_probs
+    from bayes_scaling.predict import NewLevelWarning
 
     out = check_out(a.out, (".csv", ".json"), [a.fit, a.at])
     check_probs(a.prob, "--prob")
@@ -157,7 +158,7 @@ def cmd_predict(a: argparse.Namespace) -> None:
 
 def cmd_summary(a: argparse.Namespace) -> None:
     """``summary``."""
-    from bayes_scaling.predict import check_probs
+    from bayes_scaling.intervals import check_probs
     from bayes_scaling.summaries import curve_table, level_table
 
     out = check_out(a.out, (".csv", ".json"), [a.fit])

@@ -31,13 +31,8 @@ import pandas as pd
 
 from bayes_scaling import _arviz
 from bayes_scaling.data import as_columns, curve_label, read_table
-from bayes_scaling.predict import (
-    PredictiveDraws,
-    central_interval,
-    check_probs,
-    curve_keys,
-    predictive_draws,
-)
+from bayes_scaling.intervals import central_interval, check_probs
+from bayes_scaling.predict import PredictiveDraws, curve_keys, predictive_draws
 
 __all__ = [
     "FormFit",
@@ -102,7 +97,12 @@ def _logsumexp(a: np.ndarray) -> float:
 
 
 def _stacking(elpd: np.ndarray) -> np.ndarray:
-    """Stacking weights maximising sum_c log sum_k w_k exp(elpd[c, k]) (curves with all laws)."""
+    """Stacking weights maximising sum_c log sum_k w_k exp(elpd[c, k]) + sum_k log w_k.
+
+    Curves with all laws count; the second term is a Dirichlet(2) prior on the weights, which
+    keeps a handful of curves from sending a law to weight 0 on a small difference (stacking over
+    one curve is otherwise an argmax) and fades as curves accumulate.
+    """
     from scipy.optimize import minimize
 
     ok = np.isfinite(elpd).all(axis=1)
@@ -115,7 +115,7 @@ def _stacking(elpd: np.ndarray) -> np.ndarray:
     def obj(v: np.ndarray) -> float:
         w = np.exp(v - v.max())
         w /= w.sum()
-        return -float(np.sum(np.log(dens @ w + 1e-300)))
+        return -float(np.sum(np.log(dens @ w + 1e-300)) + np.sum(np.log(w + 1e-300)))
 
     res = minimize(obj, np.zeros(k), method="Nelder-Mead", options={"xatol": 1e-6, "maxiter": 4000})
     w = np.exp(res.x - res.x.max())

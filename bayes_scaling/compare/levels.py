@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.predict import central_interval, check_probs, predictive_draws
+from bayes_scaling.intervals import central_interval, check_probs
+from bayes_scaling.predict import predictive_draws
 from bayes_scaling.summaries import level_draws
 
 __all__ = [

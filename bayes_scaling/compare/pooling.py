@@ -28,8 +28,9 @@ from bayes_scaling import _arviz
 from bayes_scaling.data import as_columns, curve_label, numeric_column, read_table
 from bayes_scaling.evaluation.backtest import score_log_draws
 from bayes_scaling.fit import ScalingFit, ScalingLaw
+from bayes_scaling.intervals import check_probs, summarise
 from bayes_scaling.laws import get_law
-from bayes_scaling.predict import check_probs, curve_parameters, predictive_draws, summarise
+from bayes_scaling.predict import curve_parameters, predictive_draws
 
 __all__ = [
     "PoolingPayoff",

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.fit import ScalingLaw
+from bayes_scaling.intervals import check_probs
 from bayes_scaling.laws import Law, detect_covariance, get_law
-from bayes_scaling.predict import check_probs
 
 __all__ = ["prior_sensitivity", "exponent_prior_names", "exponent_params"]
 

@@ -48,6 +48,11 @@ DATASETS: dict[str, str] = {
         "Li et al. 2025 Step Law runs (33 cells): dense and mixture-of-experts LMs, best smoothed "
         "training loss over the learning-rate x batch sweep per (active params, tokens)"
     ),
+    "steplaw_runs": (
+        "Li et al. 2025 Step Law, every run (2,619): dense and MoE LMs over learning rate x batch "
+        "size (tokens) x N (active non-embedding params) x D tokens; smoothed final training loss; "
+        "diverged runs kept and flagged"
+    ),
     "llama3_isoflop": (
         "Llama 3 (2024) Fig. 2 IsoFLOP points, digitised (133 rows): C FLOP (6e18-1e22), D "
         "tokens, N = C/(6D), loss (validation NLL, units as plotted)"
@@ -109,6 +114,7 @@ _FILES: dict[str, str] = {
     "misfitting_targets": "misfitting_targets.csv.gz",
     "openclip_curves": "openclip_curves.csv.gz",
     "pythia_lambada": "pythia_lambada.csv.gz",
+    "steplaw_runs": "steplaw_runs.csv.gz",
 }
 
 

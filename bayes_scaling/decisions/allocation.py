@@ -27,7 +27,8 @@ from bayes_scaling.decisions.compute import FLOPS_PER_PARAM_TOKEN, check_k
 from bayes_scaling.drift.apply import drift_value
 from bayes_scaling.drift.distance import extrapolation_distance
 from bayes_scaling.inference import _program
-from bayes_scaling.predict import central_interval, check_probs, parameter_draws
+from bayes_scaling.intervals import central_interval, check_probs
+from bayes_scaling.predict import parameter_draws
 
 __all__ = ["OptimalAllocation", "optimal_allocation", "parse_budgets", "QUANTITIES"]
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.data import numeric_column, read_table
-from bayes_scaling.predict import central_interval, check_probs, predictive_draws
+from bayes_scaling.intervals import central_interval, check_probs
+from bayes_scaling.predict import predictive_draws
 
 __all__ = ["prob_below", "expected_gain", "scale_for_target", "check_runs", "check_fitted"]
 

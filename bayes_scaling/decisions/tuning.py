@@ -26,7 +26,8 @@ from bayes_scaling.data import numeric_column, read_table
 from bayes_scaling.drift.apply import drift_value
 from bayes_scaling.drift.distance import extrapolation_distance
 from bayes_scaling.inference import _program
-from bayes_scaling.predict import central_interval, check_probs, parameter_draws
+from bayes_scaling.intervals import central_interval, check_probs
+from bayes_scaling.predict import parameter_draws
 
 __all__ = ["tune", "lr_penalty", "HYPER_INPUTS"]
 

@@ -27,7 +27,8 @@ import pandas as pd
 from bayes_scaling.data import as_columns, numeric_column, read_table
 from bayes_scaling.evaluation.baselines import fit_least_squares
 from bayes_scaling.fit import ScalingLaw
-from bayes_scaling.predict import central_interval, predictive_draws
+from bayes_scaling.intervals import central_interval
+from bayes_scaling.predict import predictive_draws
 
 __all__ = ["BacktestReport", "backtest", "split_mask", "score_log_draws", "PROBS"]
 

@@ -22,9 +22,10 @@ import pandas as pd
 
 from bayes_scaling.data import curve_label, numeric_column, read_table, validate_runs
 from bayes_scaling.inference import _program
+from bayes_scaling.intervals import central_interval, check_probs
 from bayes_scaling.laws import Law, get_law
 from bayes_scaling.laws.conditioning import Conditioning, make_conditioning
-from bayes_scaling.predict import central_interval, check_probs, curve_keys
+from bayes_scaling.predict import curve_keys
 
 __all__ = ["BootstrapFit", "fit_least_squares"]
 

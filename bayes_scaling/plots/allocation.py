@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from bayes_scaling.intervals import central_interval
 from bayes_scaling.plots._style import log_axes, mark_extrapolation, new_axes
-from bayes_scaling.predict import central_interval
 
 __all__ = ["plot_frontier", "plot_allocation"]
 

@@ -13,8 +13,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_scaling.compare.levels import compare_levels, crossover_curves, crossover_from_curves
+from bayes_scaling.intervals import central_interval, check_probs
 from bayes_scaling.plots._style import log_axes, new_axes
-from bayes_scaling.predict import central_interval, check_probs
 from bayes_scaling.summaries import level_draws
 
 __all__ = ["plot_forest", "plot_pairwise", "plot_prior_posterior", "plot_crossover"]

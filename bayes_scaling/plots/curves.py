@@ -12,8 +12,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_scaling.data import read_table
+from bayes_scaling.intervals import check_probs
 from bayes_scaling.plots._style import log_axes, mark_extrapolation, new_axes
-from bayes_scaling.predict import check_probs, curve_keys, predict
+from bayes_scaling.predict import curve_keys, predict
 
 __all__ = ["plot_curves", "curve_grid"]
 

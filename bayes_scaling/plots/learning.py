@@ -13,8 +13,9 @@ from matplotlib.axes import Axes
 
 from bayes_scaling.data import read_table
 from bayes_scaling.decisions.curves import along_column
+from bayes_scaling.intervals import check_probs
 from bayes_scaling.plots._style import log_axes, new_axes
-from bayes_scaling.predict import check_probs, predict
+from bayes_scaling.predict import predict
 
 __all__ = ["plot_learning_curves", "plot_run_grid", "run_grid"]
 
@@ -43,7 +44,10 @@ def run_grid(fit: Any, data: pd.DataFrame | None, runs: Sequence[str], along: st
     """Rows to predict per run: from its first checkpoint to ``extend`` x its last (or ``data``'s).
 
     The run's other columns (groups, and inputs other than ``along``) are taken from its last
-    training checkpoint.
+    training checkpoint. For a law of several inputs (e.g. the schedule law's ``S1`` and
+    ``anneal``, which move together along a run), when ``data`` holds the run's later checkpoints
+    with every input, the band follows the run's own checkpoints (trained, then ``data``'s)
+    instead of a grid that would hold the other inputs fixed.
     """
     if not extend >= 1:
         raise ValueError(f"extend must be >= 1, got {extend!r}")
@@ -56,6 +60,11 @@ def run_grid(fit: Any, data: pd.DataFrame | None, runs: Sequence[str], along: st
         hi = float(tr[along].max())
         if data is not None and main.run_col in data:
             ex = data[data[main.run_col].astype(str) == r]
+            cols = [*main.group_cols, main.run_col, *main.x_cols]
+            if len(main.x_cols) > 1 and len(ex) and all(c in ex for c in main.x_cols):
+                rows = pd.concat([tr[cols], ex[cols]], ignore_index=True)
+                frames.append(rows.sort_values(along).drop_duplicates(along))
+                continue
             if len(ex):
                 hi = max(hi, float(ex[along].max()))
         g = pd.DataFrame({c: [last[c]] * n_grid for c in [*main.group_cols, main.run_col,

@@ -85,14 +85,45 @@ def steplaw_dense_moe(shared: Path) -> pd.DataFrame:
     )
 
 
+def steplaw_runs(shared: Path) -> pd.DataFrame:
+    """Every Step Law run (dense and MoE), diverged ones kept and flagged, in the source order."""
+    dense = pd.read_csv(shared / "steplaw_lr_bs" / "dense_lr_bs_loss.csv")
+    moe = pd.read_csv(shared / "steplaw_lr_bs" / "moe_lr_bs_loss.csv")
+    dense = dense.assign(family="dense", N_active=dense["N"], N_total=dense["N"])
+    moe = moe.assign(family="moe", N_active=moe["Na"], N_total=moe["N"])
+    a = pd.concat([dense, moe], ignore_index=True)
+    size = (a["N_active"] / 1e6).round().astype(int).astype(str)
+    return pd.DataFrame(
+        {
+            "family": a["family"],
+            "model": a["family"] + "-" + size + "M",
+            "N": a["N_active"].astype(float),
+            "N_total": a["N_total"].astype(float),
+            "D": a["D"].astype(float),
+            "lr": a["lr"].astype(float),
+            "batch_size": (a["bs"] * 2048).astype(float),
+            "loss": a["smooth loss"].round(6),
+            "loss_last": a["loss"].round(6),
+            "diverged": a["smooth loss"] >= 4.0,
+            "exp_name": a["exp_name"],
+        }
+    )
+
+
 def main(argv: list[str]) -> None:
     shared = Path(argv[0]) if argv else Path("../shared/data")
     for name, fn in [
         ("clip_mammut", clip_mammut),
         ("openclip_imagenet", openclip_imagenet),
         ("steplaw_dense_moe", steplaw_dense_moe),
+        ("steplaw_runs", steplaw_runs),
     ]:
         df = fn(shared)
+        if name == "steplaw_runs":  # 2,619 rows: compressed, byte-stable (no gzip timestamp)
+            df.to_csv(OUT / f"{name}.csv.gz", index=False,
+                      compression={"method": "gzip", "mtime": 0})
+            print(f"{name}: {len(df)} rows -> {OUT / (name + '.csv.gz')}")
+            continue
         df.to_csv(OUT / f"{name}.csv", index=False)
         print(f"{name}: {len(df)} rows -> {OUT / (name + '.csv')}")
 

@@ -32,7 +32,13 @@ def test_schedule_areas():
     sparse = d.iloc[::50].assign(lr=lr[::50])
     approx = schedule_areas(sparse, run="run", lr="lr")
     exact = a.iloc[::50]
-    np.testing.assert_allclose(approx["S1"].iloc[1:], exact["S1"].iloc[1:], rtol=0.02)
+    # linear interpolation across a 50-step gap that holds the end of the 10-step warm-up loses
+    # at most half the gap times the peak rate (0.025 of a total area of 0.55); nothing else
+    gap_loss = 0.5 * 50 * 1e-3
+    err = (exact["S1"] - approx["S1"]).iloc[1:]
+    assert (err.abs() <= gap_loss).all() and err.iloc[-1] > 0.5 * gap_loss  # the warm-up miss
+    np.testing.assert_allclose(np.diff(approx["S1"].iloc[1:]), np.diff(exact["S1"].iloc[1:]),
+                               rtol=0.05)  # after the warm-up, increments agree
     with pytest.raises(ValueError, match="column 'peak_lr' not found"):
         schedule_areas(d.drop(columns="peak_lr"), run="run")
 

@@ -1,0 +1,179 @@
+"""Speed: compile once, chains in parallel, many curves, vectorised prediction and decisions.
+
+``python benchmarks/bench_speed.py [--parts chinchilla,curves,predict] [--fast]``
+
+Each configuration runs in a fresh Python process (``subprocess``), as a user would meet it:
+
+* **chinchilla**: Epoch's 240 Chinchilla runs, Huber likelihood, 4 chains x 1000 warm-up x 1000
+  draws, end to end (``ScalingLaw(...).fit`` and its checks): cold (empty compilation cache),
+  warm (a second fit in the same process) and warm-cache (a new process with the cache filled),
+  beside the least-squares peer (multi-start least squares + 200 bootstrap refits,
+  :func:`bayes_scaling.fit_least_squares`) timed in the same process as the cold fit.
+* **curves**: simulated saturating curves x 10 points, two crossed factors, 2 chains x 500 x 500,
+  at 100, 300 and 1,000 curves: wall time, min bulk ESS, max R-hat, ESS per second, and the slope
+  of log time against log curves.
+* **predict**: a 30-curve fit; ``predict`` of 10,000 rows (time and peak RSS growth) and
+  ``optimal_allocation`` for 10 budgets after a first call.
+
+Writes ``benchmarks/results/bench_speed.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+CHINCHILLA = """
+import json, time, resource
+import numpy as np
+import bayes_scaling as bs
+def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+runs = bs.load_dataset("chinchilla")
+out = {}
+def one(tag):
+    t0 = time.perf_counter()
+    fit = bs.ScalingLaw("chinchilla", likelihood="huber").fit(
+        runs, x=["N", "D"], y="loss", chains=4, warmup=WARM, draws=DRAWS, seed=0, warn=False)
+    rep = fit.check(warn=False)
+    out[tag] = {"wall_s": time.perf_counter() - t0, "min_ess_bulk": rep.sampler.min_ess_bulk,
+                "max_r_hat": rep.sampler.max_rhat, "divergences": rep.sampler.n_divergent,
+                "chain_method": fit.meta["sampler"].get("chain_method", "")}
+one(FIRST)
+if SECOND:
+    one(SECOND)
+if PEER:
+    t0 = time.perf_counter()
+    bs.fit_least_squares(runs, ["N", "D"], "loss", law="chinchilla", n_starts=48, n_boot=200,
+                         seed=0)
+    out["least squares + 200 bootstrap"] = {"wall_s": time.perf_counter() - t0}
+print("RESULT" + json.dumps(out, default=float))
+"""
+
+CURVES = """
+import json, time
+import numpy as np
+import bayes_scaling as bs
+rng = np.random.default_rng(0)
+n_a = int(np.ceil(np.sqrt(NCURVES)))
+n_b = int(np.ceil(NCURVES / n_a))
+effects = {"a": tuple(rng.normal(0, 0.2, n_a)), "b": tuple(rng.normal(0, 0.1, n_b))}
+sim = bs.simulate_saturating(effects, x=tuple(np.geomspace(1e6, 1e8, 10)), seed=0)
+data = sim.runs
+keys = data[["a", "b"]].drop_duplicates().iloc[:NCURVES]
+data = data.merge(keys, on=["a", "b"])
+t0 = time.perf_counter()
+fit = bs.ScalingLaw("saturating").fit(data, x="x", y="loss", groups=["a", "b"], chains=2,
+                                      warmup=WARM, draws=DRAWS, seed=0, warn=False)
+wall = time.perf_counter() - t0
+rep = fit.check(warn=False)
+print("RESULT" + json.dumps({"curves": int(len(keys)), "rows": int(len(data)), "wall_s": wall,
+      "min_ess_bulk": rep.sampler.min_ess_bulk, "max_r_hat": rep.sampler.max_rhat,
+      "divergences": rep.sampler.n_divergent,
+      "ess_per_s": rep.sampler.min_ess_bulk / wall}, default=float))
+"""
+
+PREDICT = """
+import json, time, resource
+import numpy as np, pandas as pd
+import bayes_scaling as bs
+def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rng = np.random.default_rng(0)
+effects = {"a": tuple(rng.normal(0, 0.2, 6)), "b": tuple(rng.normal(0, 0.1, 5))}
+sim = bs.simulate_saturating(effects, seed=0)
+fit = bs.ScalingLaw("saturating").fit(sim.runs, x="x", y="loss", groups=["a", "b"], chains=2,
+                                      warmup=300, draws=500, seed=0, warn=False)
+keys = sim.runs[["a", "b"]].drop_duplicates()
+at = keys.sample(10000, replace=True, random_state=0).reset_index(drop=True)
+at["x"] = np.geomspace(1e6, 1e10, len(at))
+fit.predict(at.iloc[:100])  # compile
+r0 = rss(); t0 = time.perf_counter()
+p = fit.predict(at)
+t_pred = time.perf_counter() - t0; mem = rss() - r0
+ch = bs.ScalingLaw("chinchilla").fit(bs.load_dataset("chinchilla"), x=["N", "D"], y="loss",
+                                     chains=2, warmup=300, draws=500, seed=0, warn=False)
+budgets = np.geomspace(1e21, 1e25, 10)
+t0 = time.perf_counter(); bs.optimal_allocation(ch, budgets); first = time.perf_counter() - t0
+t0 = time.perf_counter(); bs.optimal_allocation(ch, budgets); again = time.perf_counter() - t0
+print("RESULT" + json.dumps({"predict_rows": len(at), "predict_s": t_pred,
+      "predict_rss_growth_mb": mem, "draws": 1000, "optimal_10_budgets_first_s": first,
+      "optimal_10_budgets_again_s": again}, default=float))
+"""
+
+
+def run(code: str, env: dict, **subs: object) -> dict:
+    for k, v in subs.items():
+        code = code.replace(k, repr(v))
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                       text=True, env={**os.environ, **env}, cwd=ROOT)
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")]
+    if r.returncode or not line:
+        raise RuntimeError(f"configuration failed:\n{r.stderr[-3000:]}")
+    return json.loads(line[-1][6:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default="chinchilla,curves,predict")
+    ap.add_argument("--fast", action="store_true")
+    a = ap.parse_args()
+    report: dict = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    md = ["# Speed (2-core CPU unless stated)", "", "`python benchmarks/bench_speed.py`", ""]
+    warm, draws = (300, 300) if a.fast else (1000, 1000)
+    if "chinchilla" in a.parts:
+        with tempfile.TemporaryDirectory() as cache:
+            env = {"BAYES_SCALING_CACHE_DIR": cache}
+            cold = run(CHINCHILLA, env, WARM=warm, DRAWS=draws, FIRST="cold (empty cache)",
+                       SECOND="warm (same process)", PEER=True)
+            again = run(CHINCHILLA, env, WARM=warm, DRAWS=draws, FIRST="warm cache (new process)",
+                        SECOND="", PEER=False)
+        res = {**cold, **again}
+        report["chinchilla"] = res
+        peer = res["least squares + 200 bootstrap"]["wall_s"]
+        md += [f"## Chinchilla, 240 runs, Huber, 4 chains x {warm} x {draws}", "",
+               "| configuration | wall s | min bulk ESS | max R-hat | divergences | x peer |",
+               "|---|---|---|---|---|---|"]
+        for k, v in res.items():
+            md.append(f"| {k} | {v['wall_s']:.1f} | {v.get('min_ess_bulk', float('nan')):.0f} | "
+                      f"{v.get('max_r_hat', float('nan')):.3f} | {v.get('divergences', '')} | "
+                      f"{v['wall_s'] / peer:.1f} |")
+        md.append("")
+    if "curves" in a.parts:
+        sizes = (100, 300) if a.fast else (100, 300, 1000)
+        rows = [run(CURVES, {}, NCURVES=n, WARM=500, DRAWS=500) for n in sizes]
+        import numpy as np
+
+        slope = float(np.polyfit(np.log([r["curves"] for r in rows]),
+                                 np.log([r["wall_s"] for r in rows]), 1)[0])
+        report["curves"] = {"rows": rows, "log_time_slope": slope}
+        md += ["## Many curves (saturating, 10 points each, 2 crossed factors, 2 x 500 x 500)", "",
+               "| curves | wall s | min bulk ESS | max R-hat | divergences | ESS/s |",
+               "|---|---|---|---|---|---|"]
+        md += [f"| {r['curves']} | {r['wall_s']:.1f} | {r['min_ess_bulk']:.0f} | "
+               f"{r['max_r_hat']:.3f} | {r['divergences']} | {r['ess_per_s']:.1f} |" for r in rows]
+        md += ["", f"slope of log time on log curves: {slope:.2f} (1 = linear)", ""]
+    if "predict" in a.parts:
+        p = run(PREDICT, {})
+        report["predict"] = p
+        md += ["## Prediction and decisions", "",
+               f"- `predict`, {p['predict_rows']} rows x {p['draws']} draws: "
+               f"{p['predict_s']:.2f} s, peak RSS growth {p['predict_rss_growth_mb']:.0f} MB",
+               "- `optimal_allocation`, 10 budgets: first call "
+               f"{p['optimal_10_budgets_first_s']:.2f} s, again "
+               f"{p['optimal_10_budgets_again_s']:.2f} s", ""]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench_speed.json").write_text(json.dumps(report, indent=1, default=float))
+    (RESULTS / "bench_speed.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
