@@ -86,6 +86,7 @@ from bayes_scaling.plots import (  # noqa: E402
     plot_run_grid,
 )
 from bayes_scaling.predict import (  # noqa: E402
+    NewLevelWarning,
     PredictiveDraws,
     curve_parameters,
     predict,
@@ -105,6 +106,7 @@ __all__ = [
     "Law",
     "LawError",
     "LevelComparison",
+    "NewLevelWarning",
     "OptimalAllocation",
     "PoolingComparison",
     "PoolingPayoff",

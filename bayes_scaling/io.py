@@ -39,6 +39,10 @@ def atomic_write(path: str | PathLike[str], write: Callable[[Path], None]) -> Pa
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp creates 0600; give the file the permissions a plain open() would (umask)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """Speed: compile once, chains in parallel, many curves, vectorised prediction and decisions.
 
-``python benchmarks/bench_speed.py [--parts chinchilla,curves,predict] [--fast]``
+``python benchmarks/bench_speed.py [--parts chinchilla,userlaw,curves,predict] [--fast]``
 
 Each configuration runs in a fresh Python process (``subprocess``), as a user would meet it:
 
@@ -9,6 +9,8 @@ Each configuration runs in a fresh Python process (``subprocess``), as a user wo
   warm (a second fit in the same process) and warm-cache (a new process with the cache filled),
   beside the least-squares peer (multi-start least squares + 200 bootstrap refits,
   :func:`bayes_scaling.fit_least_squares`) timed in the same process as the cold fit.
+* **userlaw**: the Chinchilla law written by hand with ``@bs.law`` (same priors) against the
+  built-in one, each in a fresh process with an empty cache: first fit (compiles) and second fit.
 * **curves**: simulated saturating curves x 10 points, two crossed factors, 2 chains x 500 x 500,
   at 100, 300 and 1,000 curves: wall time, min bulk ESS, max R-hat, ESS per second, and the slope
   of log time against log curves.
@@ -81,6 +83,31 @@ print("RESULT" + json.dumps({"curves": int(len(keys)), "rows": int(len(data)), "
       "ess_per_s": rep.sampler.min_ess_bulk / wall}, default=float))
 """
 
+USERLAW = """
+import json, time, sys
+import bayes_scaling as bs
+from bayes_scaling.laws import BUILTIN
+runs = bs.load_dataset("chinchilla")
+ref = BUILTIN["chinchilla"]
+if WHICH == "user":
+    @bs.law(inputs=("N", "D"), priors=dict(ref.priors), spread=dict(ref.spread))
+    def my_chinchilla(N, D, E, A, alpha, B, beta):
+        return E + A / N ** alpha + B / D ** beta
+    law = my_chinchilla
+else:
+    law = "chinchilla"
+t0 = time.perf_counter()
+fit = bs.ScalingLaw(law).fit(runs, x=["N", "D"], y="loss", chains=4, warmup=WARM, draws=DRAWS,
+                             seed=0, warn=False)
+wall = time.perf_counter() - t0
+t0 = time.perf_counter()
+fit2 = bs.ScalingLaw(law).fit(runs, x=["N", "D"], y="loss", chains=4, warmup=WARM, draws=DRAWS,
+                              seed=1, warn=False)
+again = time.perf_counter() - t0
+print("RESULT" + json.dumps({"law": WHICH, "first_s": wall, "second_s": again,
+      "alpha_median": float(fit.draws("alpha").mean())}))
+"""
+
 PREDICT = """
 import json, time, resource
 import numpy as np, pandas as pd
@@ -122,7 +149,7 @@ def run(code: str, env: dict, **subs: object) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="chinchilla,curves,predict")
+    ap.add_argument("--parts", default="chinchilla,userlaw,curves,predict")
     ap.add_argument("--fast", action="store_true")
     a = ap.parse_args()
     report: dict = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
@@ -160,6 +187,20 @@ def main() -> None:
         md += [f"| {r['curves']} | {r['wall_s']:.1f} | {r['min_ess_bulk']:.0f} | "
                f"{r['max_r_hat']:.3f} | {r['divergences']} | {r['ess_per_s']:.1f} |" for r in rows]
         md += ["", f"slope of log time on log curves: {slope:.2f} (1 = linear)", ""]
+    if "userlaw" in a.parts:
+        res = []
+        for which in ("builtin", "user"):
+            with tempfile.TemporaryDirectory() as cache:
+                res.append(run(USERLAW, {"BAYES_SCALING_CACHE_DIR": cache}, WHICH=which,
+                               WARM=warm, DRAWS=draws))
+        report["userlaw"] = res
+        ratio = res[1]["second_s"] / res[0]["second_s"]
+        md += [f"## A user law vs the same built-in law (Chinchilla, 240 runs, 4 x {warm} x "
+               f"{draws}, fresh process and empty cache each)", "",
+               "| law | first fit s (compiles) | second fit s | mean alpha |", "|---|---|---|---|"]
+        md += [f"| {r['law']} | {r['first_s']:.1f} | {r['second_s']:.1f} | "
+               f"{r['alpha_median']:.4f} |" for r in res]
+        md += ["", f"user / built-in, second fit: {ratio:.2f}", ""]
     if "predict" in a.parts:
         p = run(PREDICT, {})
         report["predict"] = p

@@ -58,7 +58,8 @@ def main() -> None:
             "built": time.strftime("%Y-%m-%d"),
         },
     )
-    path = prior.save(ROOT / "bayes_scaling" / "datasets" / "drift_prior.json")
+    # ship 1,000 draws per population (enough for the tails; the file stays small)
+    path = prior.thinned(1000).save(ROOT / "bayes_scaling" / "datasets" / "drift_prior.json")
     print(f"fitted in {time.time() - t0:.0f}s ({prior.provenance['divergences']} divergences)")
     print(prior.summary())
     print(prior.studies.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

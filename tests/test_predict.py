@@ -37,8 +37,10 @@ def test_row_prediction_independent_of_other_rows(fit):
         {"architecture": ["new", "architecture0", "architecture1"],
          "domain": ["domain1"] * 3, "x": [1e9, 1e9, 2e9]}
     )
-    both = predictive_draws(fit, a, seed=3)
-    alone = predictive_draws(fit, a.iloc[[0]], seed=3)
+    with pytest.warns(bs.NewLevelWarning, match="architecture=new"):
+        both = predictive_draws(fit, a, seed=3)
+    with pytest.warns(bs.NewLevelWarning, match="architecture=new"):
+        alone = predictive_draws(fit, a.iloc[[0]], seed=3)
     np.testing.assert_array_equal(both.observed[:, 0], alone.observed[:, 0])
     second = predictive_draws(fit, a.iloc[[2, 1]], seed=3)
     np.testing.assert_array_equal(both.observed[:, 1], second.observed[:, 1])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from os import PathLike
@@ -41,6 +41,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "HYPER_NAMES",
     "BIAS_MAX",
+    "TAU_MAX",
     "law_family",
 ]
 
@@ -50,6 +51,12 @@ SCHEMA_VERSION = 2
 HYPER_NAMES = ("mu_log_tau", "sd_log_tau", "mu_bias", "sd_bias", "nu")
 #: Upper bound of the bend ``b`` (``b < 1`` keeps a decreasing law's median decreasing).
 BIAS_MAX = 0.95
+#: Upper bound of a new study's drift spread ``tau`` (log units per decade). The study-level
+#: Student-t tails of ``log tau`` are what make the prior honest about studies that break (the
+#: bundled 4-digit addition curve drifts ~4 per decade); beyond 1 per decade (a factor e per
+#: decade at one sd) a law carries no information about the next decade, and letting the tail go
+#: further only produces astronomically wide intervals and overflowing means.
+TAU_MAX = 1.0
 _SHIPPED = "drift_prior.json"
 _KIND = "bayes_scaling.drift_prior"
 
@@ -76,7 +83,7 @@ class Population:
         h = {k: v[j] for k, v in self.hyper.items()}
         t1 = rng.standard_t(h["nu"])
         t2 = rng.standard_t(h["nu"])
-        tau = np.exp(h["mu_log_tau"] + h["sd_log_tau"] * t1)
+        tau = np.minimum(np.exp(h["mu_log_tau"] + h["sd_log_tau"] * t1), TAU_MAX)
         bias = np.minimum(h["mu_bias"] + h["sd_bias"] * t2, BIAS_MAX)
         return tau, bias
 
@@ -197,6 +204,19 @@ class DriftPrior:
             )
         return "\n".join(lines)
 
+    def thinned(self, max_draws: int = 1000) -> DriftPrior:
+        """A copy with at most ``max_draws`` evenly spaced hyper-parameter draws per population.
+
+        What is shipped: enough for the predictive tails, small enough to install.
+        """
+        pops = {}
+        for name, pop in self.populations.items():
+            n = len(pop.hyper["nu"])
+            idx = np.unique(np.linspace(0, n - 1, min(n, max_draws)).round().astype(int))
+            pops[name] = Population(pop.name, {k: np.asarray(v)[idx] for k, v in pop.hyper.items()},
+                                    pop.n_studies)
+        return replace(self, populations=pops)
+
     def fingerprint(self) -> str:
         """SHA-256 of the hyper-parameter draws of every population."""
         h = hashlib.sha256()
@@ -229,7 +249,7 @@ class DriftPrior:
         from bayes_scaling.io import atomic_write_text
 
         path = Path(path)
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1, separators=(",", ":")))
         return path
 
     @classmethod

@@ -15,8 +15,11 @@ def test_auto_is_a_weighted_choice_per_curve(nmt_auto):
     np.testing.assert_allclose(nmt_auto.weights.sum(axis=1), 1.0)
     assert nmt_auto.global_weights.sum() == pytest.approx(1.0)
     assert set(nmt_auto.table.columns) >= {"curve", "law", "elpd_lfo", "khat", "weight"}
-    # NMT curves flatten: the pure power law cannot follow their last points
-    assert nmt_auto.global_weights[0] < 0.05
+    # NMT curves flatten: the pure power law cannot follow their last points. It gets the least
+    # weight; the Dirichlet(2) prior of the stacking keeps a law that loses on all 5 curves near
+    # 1 / (5 + 3) instead of 0 (no argmax on a handful of curves)
+    w = nmt_auto.global_weights
+    assert w[0] == w.min() and w[0] < 0.2
 
 
 def test_auto_beats_least_squares_on_the_official_nmt_split(nmt_auto, nmt):

@@ -90,6 +90,7 @@ def test_payoff_rejects_bad_param(sim):
         )  # fmt: skip
 
 
+@pytest.mark.slow  # > 1 min on 2 cores: run with --run-slow
 def test_compare_poolings_prefers_structure_that_fits(sim):
     """Curves truly differ (exponents 0.19-0.35), so complete pooling must lose by PSIS-LOO; a
     factor subset keeps the curves apart through the per-curve factor."""

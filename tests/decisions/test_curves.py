@@ -17,7 +17,7 @@ def test_unfinished_run_beats_the_finished_smaller_ones(curves_fit):
     at = pd.DataFrame({"model": ["large", "large", "small"], "tokens": [1e10, 1e10, 1e10]})
     out = bs.prob_beats(curves_fit, at, "medium")
     # truth: large ends at 2.0 + 0.8 = 2.8 < medium's 3.1, small's 3.4 is above: both clear-cut
-    # (gaps of 10% against a noise of 0.2% and a drift over one decade of a few per cent)
+    # (gaps of 10% against a noise of 0.2% and a residual wiggle of 0.4%; no drift in this fit)
     assert out["p_beats"].iloc[0] > 0.9
     assert out["p_beats"].iloc[2] < 0.1
     assert out["p_beats"].iloc[0] == out["p_beats"].iloc[1]  # same row, same draws
@@ -35,16 +35,17 @@ def test_prob_beats_with_baseline_rows_matches_the_run_label(curves_fit):
 
 
 def test_saturation_point_brackets_the_truth(curves_fit):
-    tol = 0.02  # loss units per doubling of tokens
+    tol = 0.2  # loss units per doubling of tokens
     out = bs.saturation(curves_fit, pd.DataFrame({"model": ["medium"], "tokens": [1e9]}), tol)
-    # truth: 4 (x/1e8)^-0.35 (1 - 2^-0.35) = tol
+    # truth: 4 (x/1e8)^-0.35 (1 - 2^-0.35) = tol, at 6.5e9 tokens, inside the data (beyond it the
+    # answer rests on the curvature of a 2-decade curve with a persistent wiggle: not identified)
     x_true = 1e8 * (tol / (4.0 * (1 - 2**-0.35))) ** (-1 / 0.35)
     lo, hi = out["tokens_saturation_lower"].iloc[0], out["tokens_saturation_upper"].iloc[0]
     assert lo <= x_true <= hi
     assert abs(np.log10(out["tokens_saturation_median"].iloc[0] / x_true)) < 0.3
     assert out["p_saturated"].iloc[0] > 0.95
     # a looser tolerance saturates earlier
-    loose = bs.saturation(curves_fit, pd.DataFrame({"model": ["medium"], "tokens": [1e9]}), 0.05)
+    loose = bs.saturation(curves_fit, pd.DataFrame({"model": ["medium"], "tokens": [1e9]}), 0.4)
     assert loose["tokens_saturation_median"].iloc[0] < out["tokens_saturation_median"].iloc[0]
 
 

@@ -54,6 +54,7 @@ def test_population_choice_falls_back():
     assert prior.population("no-such-law", "no-such-kind").name == "all"
 
 
+@pytest.mark.slow  # > 1 min on 2 cores: run with --run-slow
 def test_leave_one_study_out_coverage_is_near_nominal(family):
     """A prior learned without a study predicts that study's errors: 90% intervals of
     error = b decline + tau xi Delta + noise cover about 90% of its points. Points share a study

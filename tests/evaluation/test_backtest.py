@@ -39,6 +39,7 @@ def test_split_mask():
         split_mask(df, ["N"], split="nope")
 
 
+@pytest.mark.slow  # > 1 min on 2 cores: run with --run-slow
 def test_backtest_end_to_end(sim, tmp_path):
     """Three curves of the simulation, trained to 1.5e8, scored 2-7x beyond."""
     one = sim.runs[sim.runs["domain"] == "domain0"].drop(columns=["true_loss", "domain"])
