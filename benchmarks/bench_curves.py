@@ -256,7 +256,8 @@ def main() -> None:
         else:
             summ = summarise(table)
             report[part]["methods"] = summ
-            lines.append(pd.DataFrame(summ).to_markdown(index=False, floatfmt=".4f"))
+            body = pd.DataFrame(summ).to_string(index=False, float_format=lambda v: f"{v:.4f}")
+            lines.append("```\n" + body + "\n```")
         lines.append("")
         print("\n".join(lines[-3:]), flush=True)
     (RESULTS / "bench_curves.json").write_text(json.dumps(report, indent=1))

@@ -105,9 +105,11 @@ def main() -> None:
                                                           indent=1))
     md = ["# Llama 3 IsoFLOP: fit C <= 1e21, predict the 12 runs at 3e21 and 1e22", "",
           "`python benchmarks/bench_llama3.py --loso-prior DIR/loso_priors/llama3_isoflop.json`",
-          "", table.to_markdown(index=False, floatfmt=".4f"), "",
+          "", "```\n" + table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+          + "\n```", "",
           f"## Compute-optimal loss at {BIG:g} FLOP (90%)", "",
-          pd.DataFrame(opts).to_markdown(index=False, floatfmt=".4g")]
+          "```\n" + pd.DataFrame(opts).to_string(index=False, float_format=lambda v: f"{v:.4g}")
+          + "\n```"]
     (RESULTS / "bench_llama3.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

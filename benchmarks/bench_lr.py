@@ -170,7 +170,6 @@ def main() -> None:
     (RESULTS / "bench_lr.json").write_text(json.dumps({"summary": summary, "cells": rows,
                                                         "metz": metz.to_dict("records")},
                                                        indent=1, default=float))
-    fmt = dict(index=False, floatfmt=".4g")
     md = ["# lr_batch on the Step Law sweep (largest 3 cells per family held out)", "",
           f"`python benchmarks/bench_lr.py`; sampler {sampler}; fit {wall:.0f} s on "
           f"{len(train)} runs ({summary['train_diverged']} diverged, kept); "
@@ -182,10 +181,10 @@ def main() -> None:
           f"- R^2 of log loss over each held-out lr x batch grid (median over cells): lr_batch "
           f"{summary['r2_bayes_median']:.3f} vs quadratic least squares "
           f"{summary['r2_quadratic_ls_median']:.3f}", "",
-          table.to_markdown(**fmt), "",
+          "```\n" + table.to_string(index=False) + "\n```", "",
           "## Metz's trap (dense): a law fitted at one fixed lr "
           f"({FIXED_LR:g}) vs the tuned prediction", "",
-          metz.to_markdown(**fmt), "",
+          "```\n" + metz.to_string(index=False) + "\n```", "",
           f"median |log error| against the measured best run: naive fixed-lr law "
           f"{summary['metz_naive_abs_log_error_vs_best']:.4f}, lr_batch at the tuned optimum "
           f"{summary['metz_tuned_abs_log_error_vs_best']:.4f}"]

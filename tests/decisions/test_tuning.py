@@ -29,7 +29,7 @@ def truth_loss(n, d, lr, bs):
     return float(LAW(n, d, lr, bs, **TRUTH))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sweep():
     rng = np.random.default_rng(0)
     rows = []
