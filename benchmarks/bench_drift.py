@@ -169,12 +169,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--workers", type=int, default=1, help="studies left out in parallel")
     a = ap.parse_args()
-    from bayes_scaling.compare.forms import SHRINK
-
     t0 = time.time()
     sweep = Path(a.sweep)
-    points = pd.read_csv(sweep / "points.csv")
-    points["mix_weight"] = _mixture_rows(points, SHRINK)
+    points = pd.read_csv(sweep / "points.csv")  # the workers read it again with their draws
     studies = list(dict.fromkeys(points["study"]))
     rows, per_point = [], []
     jobs = [(s, str(sweep), a.chains, a.warmup, a.draws, a.seed, a.out) for s in studies]

@@ -89,6 +89,23 @@ def _draw_run(ax: Axes, main: Any, pred: pd.DataFrame, train: pd.DataFrame,
                    lw=1.1, zorder=4)
 
 
+def _setup(fit: Any, data: Any, runs: Sequence[str] | None, along: str | None, prob: float,
+           limit: int) -> tuple[Any, float, str, pd.DataFrame | None, list[str]]:
+    """Checked arguments shared by the learning-curve plots: fit, prob, along, overlay, runs."""
+    main = _main(fit)
+    (prob,) = check_probs(prob)
+    along = along_column(fit, along)
+    extra = read_table(data, what="plot data") if data is not None else None
+    return main, prob, along, extra, _pick_runs(main, runs, limit)
+
+
+def _forecast(fit: Any, main: Any, extra: pd.DataFrame | None, chosen: list[str], along: str,
+              extend: float, n_grid: int, prob: float, seed: int) -> tuple:
+    """Predictions along each chosen run's grid, and the training rows."""
+    grid = run_grid(fit, extra, chosen, along, extend, n_grid)
+    return predict(fit, grid, prob, seed=seed), main.training_data()
+
+
 def plot_learning_curves(
     fit: Any,
     data: pd.DataFrame | str | PathLike[str] | None = None,
@@ -121,14 +138,8 @@ def plot_learning_curves(
     -------
     matplotlib.axes.Axes
     """
-    main = _main(fit)
-    (prob,) = check_probs(prob)
-    along = along_column(fit, along)
-    extra = read_table(data, what="plot data") if data is not None else None
-    chosen = _pick_runs(main, runs, 10)
-    grid = run_grid(fit, extra, chosen, along, extend, n_grid)
-    pred = predict(fit, grid, prob, seed=seed)
-    train = main.training_data()
+    main, prob, along, extra, chosen = _setup(fit, data, runs, along, prob, 10)
+    pred, train = _forecast(fit, main, extra, chosen, along, extend, n_grid, prob, seed)
     ax = new_axes(ax)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, r in enumerate(chosen):
@@ -161,11 +172,7 @@ def plot_run_grid(
 
     Same content as :func:`plot_learning_curves`; returns the array of Axes.
     """
-    main = _main(fit)
-    (prob,) = check_probs(prob)
-    along = along_column(fit, along)
-    extra = read_table(data, what="plot data") if data is not None else None
-    chosen = _pick_runs(main, runs, 24)
+    main, prob, along, extra, chosen = _setup(fit, data, runs, along, prob, 24)
     if axes is None:
         nrows = int(np.ceil(len(chosen) / ncols))
         _, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), sharey=True,
@@ -173,9 +180,7 @@ def plot_run_grid(
     flat = np.asarray(axes).ravel()
     if flat.size < len(chosen):
         raise ValueError(f"axes has {flat.size} panels for {len(chosen)} runs")
-    grid = run_grid(fit, extra, chosen, along, extend, n_grid)
-    pred = predict(fit, grid, prob, seed=seed)
-    train = main.training_data()
+    pred, train = _forecast(fit, main, extra, chosen, along, extend, n_grid, prob, seed)
     for a, r in zip(flat, chosen, strict=False):
         _draw_run(a, main, pred, train, extra, r, along, "C0", r)
         log_axes(a)

@@ -56,14 +56,19 @@ def openclip_imagenet(shared: Path) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def steplaw_dense_moe(shared: Path) -> pd.DataFrame:
-    """Best smoothed loss over the (lr, batch) sweep per (family, active params, tokens) cell."""
+def _steplaw(shared: Path) -> pd.DataFrame:
+    """Both Step Law files, dense then MoE, with family and active/total parameter columns."""
     dense = pd.read_csv(shared / "steplaw_lr_bs" / "dense_lr_bs_loss.csv")
     moe = pd.read_csv(shared / "steplaw_lr_bs" / "moe_lr_bs_loss.csv")
     dense = dense.assign(family="dense", N_active=dense["N"], N_total=dense["N"])
     moe = moe.assign(family="moe", N_active=moe["Na"], N_total=moe["N"])
+    return pd.concat([dense, moe], ignore_index=True)
+
+
+def steplaw_dense_moe(shared: Path) -> pd.DataFrame:
+    """Best smoothed loss over the (lr, batch) sweep per (family, active params, tokens) cell."""
     cols = ["family", "N_active", "N_total", "D", "lr", "bs", "smooth loss"]
-    a = pd.concat([dense[cols], moe[cols]], ignore_index=True)
+    a = _steplaw(shared)[cols]
     a = a[a["smooth loss"] < 4.0]  # diverged runs (181 of 2619)
     g = a.groupby(["family", "N_active", "D"], sort=True)
     best = a.loc[g["smooth loss"].idxmin()].reset_index(drop=True)
@@ -87,11 +92,7 @@ def steplaw_dense_moe(shared: Path) -> pd.DataFrame:
 
 def steplaw_runs(shared: Path) -> pd.DataFrame:
     """Every Step Law run (dense and MoE), diverged ones kept and flagged, in the source order."""
-    dense = pd.read_csv(shared / "steplaw_lr_bs" / "dense_lr_bs_loss.csv")
-    moe = pd.read_csv(shared / "steplaw_lr_bs" / "moe_lr_bs_loss.csv")
-    dense = dense.assign(family="dense", N_active=dense["N"], N_total=dense["N"])
-    moe = moe.assign(family="moe", N_active=moe["Na"], N_total=moe["N"])
-    a = pd.concat([dense, moe], ignore_index=True)
+    a = _steplaw(shared)
     size = (a["N_active"] / 1e6).round().astype(int).astype(str)
     return pd.DataFrame(
         {
