@@ -26,6 +26,7 @@ from bayes_scaling.data import RunData, as_columns, curve_label, validate_runs
 from bayes_scaling.distributions import HUBER_DELTA
 from bayes_scaling.drift.distance import distance_table
 from bayes_scaling.drift.prior import DriftPrior, drift_population, load_drift_prior
+from bayes_scaling.drift.update import in_study_evidence, updated_draws
 from bayes_scaling.inference import SamplerSettings, bucket, pad_rows, run_nuts
 from bayes_scaling.laws import AUTO, Law, get_law
 from bayes_scaling.laws.conditioning import Conditioning, make_conditioning
@@ -139,6 +140,11 @@ class ScalingLaw:
         (parameter-only intervals everywhere).
     discrepancy_prior : DriftPrior, optional
         Another drift prior (e.g. rebuilt with your own studies).
+    drift_update : bool
+        Update the prior's drift with a backtest inside the data (default): the law is refitted
+        to the rows below 70% of their range and scored on the rows above, and the study's own
+        drift is weighted by how well that went (:mod:`bayes_scaling.drift.update`; one extra
+        fit). ``False`` draws the drift of a new study from the prior population unchanged.
     scale_kind : {"params", "data", "compute", "steps"}, optional
         What the scale measures, to pick the drift population; guessed from the law's inputs,
         the column names and whether runs are given.
@@ -158,6 +164,7 @@ class ScalingLaw:
     huber_delta: float = HUBER_DELTA
     discrepancy: str = "prior"
     discrepancy_prior: DriftPrior | None = None
+    drift_update: bool = True
     scale_kind: str | None = None
     residual: str = "auto"
 
@@ -518,8 +525,12 @@ def sample_fit(
     if spec.discrepancy != "none":
         prior = spec.discrepancy_prior or load_drift_prior()
         n_draws = settings["chains"] * settings["draws"]
-        tau, bias, info = drift_population(prior, law, kind).draws(n_draws, settings["seed"])
-        fit = fit.with_drift(tau, bias, info)
+        choice = drift_population(prior, law, kind)
+        evidence, note = None, "not updated (drift_update=False)"
+        if spec.drift_update:
+            evidence, note = in_study_evidence(spec, law, run, settings)
+        tau, bias, update = updated_draws(choice.population, evidence, n_draws, settings["seed"])
+        fit = fit.with_drift(tau, bias, {**choice.info(), "update": {"note": note, **update}})
     return fit
 
 

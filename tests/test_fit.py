@@ -113,7 +113,7 @@ def test_a_law_that_misses_its_data_is_reported():
     runs = pd.DataFrame({"x": x, "loss": y * np.exp(0.002 * np.random.default_rng(0)
                                                     .standard_normal(x.size))})
     with pytest.warns(FitWarning, match="does not follow its data"):
-        fit = ScalingLaw("power").fit(runs, x="x", y="loss", seed=0, **FAST)
+        fit = ScalingLaw("power", drift_update=False).fit(runs, x="x", y="loss", seed=0, **FAST)
     report = fit.check(warn=False)
     assert not report.ok and any("systematic pattern" in p for p in report.fit.problems)
     assert report.fit.stats["residual_lag1"] > 0.5
@@ -196,9 +196,9 @@ def test_prior_names_and_overrides(power_runs):
 
 
 def test_shared_parameter_is_one_value(power_runs):
-    fit = ScalingLaw("power", shared=["alpha"]).fit(power_runs, x="N", y="loss", groups="arch",
-                                                    seed=0, warn=False, chains=1, warmup=150,
-                                                    draws=100)
+    fit = ScalingLaw("power", shared=["alpha"], drift_update=False).fit(
+        power_runs, x="N", y="loss", groups="arch", seed=0, warn=False, chains=1, warmup=150,
+        draws=100)
     alpha = fit.draws("alpha")
     np.testing.assert_allclose(alpha[:, 0], alpha[:, 1])
     assert "sd_alpha_arch" not in fit.idata.posterior

@@ -28,7 +28,8 @@ def test_rows_kept_in_order_with_index(fit):
         assert col in pred.columns
     assert (pred["lower"] == pred["lower_50"]).all()
     assert (pred["lower_90"] < pred["lower_50"]).all()
-    assert (pred["curve_lower"] >= pred["lower"]).all()  # noise and drift widen the interval
+    # noise and drift widen the interval (the drift's bend may also shift it)
+    assert ((pred["upper"] - pred["lower"]) >= (pred["curve_upper"] - pred["curve_lower"])).all()
     assert pred.loc[7, "median"] < pred.loc[5, "median"]
 
 
@@ -103,7 +104,7 @@ def test_central_interval_and_summaries():
 def test_robust_likelihoods_predict_one_draw_per_row(power_runs, likelihood):
     """Robust likelihoods give one noise draw per row (regression: Student-t broadcast its
     per-row degrees of freedom into an extra axis) and their fit checks run."""
-    fit = bs.ScalingLaw("power", likelihood=likelihood).fit(
+    fit = bs.ScalingLaw("power", likelihood=likelihood, drift_update=False).fit(
         power_runs, x="N", y="loss", groups="arch", chains=1, warmup=100, draws=100, seed=0,
         warn=False)
     d = bs.predictive_draws(fit, power_runs.head(7))

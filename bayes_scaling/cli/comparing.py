@@ -59,6 +59,8 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     b.add_argument("--min-points", type=int, default=None, help="fewest rows per curve")
     b.add_argument("--discrepancy", default="prior", choices=["prior", "none"],
                    help="extrapolation drift of the Bayesian model (default prior)")
+    b.add_argument("--no-drift-update", action="store_true",
+                   help="do not update the drift by a backtest inside each cut-off's data")
     sampler_args(b, draws=500, warmup=500)
     b.add_argument("--out", default=None, help="REPORT.json (default: print the table only)")
 
@@ -91,7 +93,7 @@ def cmd_backtest(a: argparse.Namespace) -> None:
 
     out = check_out(a.out, (".json",), [a.runs])
     spec = ScalingLaw(a.law, likelihood=a.likelihood, min_points=a.min_points,
-                      discrepancy=a.discrepancy)
+                      discrepancy=a.discrepancy, drift_update=not a.no_drift_update)
     kw = sampler_kwargs(a)
     kw.pop("progress")
     kw.pop("target_accept")

@@ -57,6 +57,9 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     _model_args(f)
     f.add_argument("--discrepancy", default="prior", choices=["prior", "none"],
                    help="extrapolation drift learned across studies (default) or none")
+    f.add_argument("--no-drift-update", action="store_true",
+                   help="keep a new study's drift: do not update it by a backtest inside the data "
+                        "(saves one fit per law)")
     f.add_argument("--compute-col", default=None,
                    help="training-FLOP column: with a (parameters, tokens) law, a missing --x "
                         "column is derived from C = k*N*D")
@@ -103,6 +106,7 @@ def _spec(a: argparse.Namespace, law: object) -> object:
         priors=dict(parse_prior(t) for t in a.prior),
         min_points=a.min_points,
         discrepancy=getattr(a, "discrepancy", "prior"),
+        drift_update=not getattr(a, "no_drift_update", False),
         scale_kind=a.scale_kind,
     )
 

@@ -7,7 +7,9 @@ there (learned across studies), and the drift added to predictions.
 * :mod:`~bayes_scaling.drift.apply`: the drift term of a prediction;
 * :mod:`~bayes_scaling.drift.prior`: the drift prior (populations of studies), load and save;
 * :mod:`~bayes_scaling.drift.model`: the cross-study model that learns it;
-* :mod:`~bayes_scaling.drift.sweep`: the backtest sweeps that feed it.
+* :mod:`~bayes_scaling.drift.sweep`: the backtest sweeps that feed it;
+* :mod:`~bayes_scaling.drift.update`: a study's own drift, the prior updated by a backtest inside
+  its data.
 """
 
 from bayes_scaling.drift.prior import DriftPrior, load_drift_prior

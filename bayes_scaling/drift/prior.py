@@ -75,16 +75,25 @@ class Population:
     hyper: dict[str, np.ndarray]
     n_studies: int
 
-    def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Draws of ``(tau, bias)`` for a new study from this population."""
+    def sample(self, n: int, seed: int = 0, independent: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Draws of ``(tau, bias)`` for a new study from this population.
+
+        ``independent=True`` draws tau and bias from separate hyper-parameter draws: the same
+        marginals without the coupling of their tails through the shared ``nu`` (used as the
+        candidates of :func:`~bayes_scaling.drift.update.updated_draws`, where pinning the bend
+        would otherwise select heavy-tailed hyper draws and push tau to its extremes).
+        """
         rng = np.random.default_rng(seed)
         size = self.hyper["mu_log_tau"].size
         j = rng.integers(0, size, size=n)
-        h = {k: v[j] for k, v in self.hyper.items()}
+        k = rng.integers(0, size, size=n) if independent else j
+        h = {key: v[j] for key, v in self.hyper.items()}
+        hb = {key: v[k] for key, v in self.hyper.items()}
         t1 = rng.standard_t(h["nu"])
-        t2 = rng.standard_t(h["nu"])
+        t2 = rng.standard_t(hb["nu"])
         tau = np.minimum(np.exp(h["mu_log_tau"] + h["sd_log_tau"] * t1), TAU_MAX)
-        bias = np.minimum(h["mu_bias"] + h["sd_bias"] * t2, BIAS_MAX)
+        bias = np.minimum(hb["mu_bias"] + hb["sd_bias"] * t2, BIAS_MAX)
         return tau, bias
 
     def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> dict[str, np.ndarray]:
@@ -109,8 +118,19 @@ class DriftDraws:
             f"extrapolation drift: tau = {qt[1]:.4f} [{qt[0]:.4f}, {qt[2]:.4f}] log units per "
             f"decade, bend b = {qb[1]:+.3f} [{qb[0]:+.3f}, {qb[2]:+.3f}] of the law's decline "
             f"(population {self.info.get('population', '?')!r} of the drift prior "
-            f"{self.info.get('source', '?')})"
+            f"{self.info.get('source', '?')}; {self.update_note})"
         )
+
+    @property
+    def update_note(self) -> str:
+        """How the study's own data updated the prior population (``drift_update``)."""
+        up = self.info.get("update")
+        if not up:
+            return "not updated by the study's own data"
+        note = up.get("note", "")
+        if "ess" in up:
+            note += f" (effective candidates {up['ess']:.0f} of the population's)"
+        return note
 
 
 @dataclass(frozen=True)
@@ -119,11 +139,13 @@ class _Choice:
     source: str
     sha: str
 
+    def info(self) -> dict[str, Any]:
+        return {"population": self.population.name, "source": self.source, "sha256": self.sha,
+                "n_studies": self.population.n_studies}
+
     def draws(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         tau, bias = self.population.sample(n, seed)
-        info = {"population": self.population.name, "source": self.source, "sha256": self.sha,
-                "n_studies": self.population.n_studies}
-        return tau, bias, info
+        return tau, bias, self.info()
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import pandas as pd
 from bayes_scaling.compare.forms import lfo_elpd
 from bayes_scaling.data import as_columns, curve_label, numeric_column, read_table
 from bayes_scaling.drift.prior import law_family
+from bayes_scaling.drift.update import backtest_points
 from bayes_scaling.evaluation.baselines import fit_least_squares
 from bayes_scaling.fit import ScalingLaw
 from bayes_scaling.laws import get_law
-from bayes_scaling.predict import curve_keys, predictive_draws
+from bayes_scaling.predict import curve_keys
 
 __all__ = ["StudySpec", "BUNDLED_STUDIES", "sweep_study", "cutoff_values", "N_KEEP_DRAWS"]
 
@@ -209,19 +210,13 @@ def sweep_study(
                               **(model_kwargs or {}))
             fit = spec.fit(train, x_cols, y, group_cols or None, run=run, chains=chains,
                            warmup=warmup, draws=draws, seed=seed, warn=False)
-            d = predictive_draws(fit, test, seed=seed, max_decades=np.inf)
+            bt = backtest_points(fit, test)
             elpd, _ = lfo_elpd(fit)
             curve_of = {c: i for i, c in enumerate(fit.curves)}
             ls = fit_least_squares(train, x_cols, y, group_cols or None, law=law_name,
                                    n_boot=2, seed=seed)
             ls_point = ls.point(test)
-            ref = test.copy()
-            for j, c in enumerate(x_cols):
-                ref[c] = d.reference[:, j]
-            d0 = predictive_draws(fit, ref, seed=seed, max_decades=np.inf)
-            log_pred = np.log(d.observed)
-            decline = np.log(d0.curve).mean(axis=0) - np.log(d.curve).mean(axis=0)
-            log_y = np.log(numeric_column(test, y, "metric"))
+            log_pred = bt["log_pred"]
             thin = log_pred[np.linspace(0, log_pred.shape[0] - 1, N_KEEP_DRAWS).astype(int)]
             keys = curve_keys(fit, test)
             for j, (idx, row) in enumerate(test.iterrows()):
@@ -236,11 +231,8 @@ def sweep_study(
                     "row": int(idx),
                     **{c: float(row[c]) for c in x_cols},
                     "y": float(row[y]),
-                    "decades": float(d.decades[j]),
-                    "decline": float(decline[j]),
-                    "error": float(log_y[j] - log_pred[:, j].mean()),
-                    "pred_var": float(log_pred[:, j].var()),
-                    "pred_median": float(np.exp(np.median(log_pred[:, j]))),
+                    **{k: float(bt[k][j]) for k in ("decades", "decline", "error", "pred_var",
+                                                    "pred_median")},
                     "elpd_lfo": float(elpd[curve_of[keys[j]]]) if keys[j] in curve_of else np.nan,
                     "ls_median": float(ls_point[j]),
                 })

@@ -192,6 +192,7 @@ def test_cli_fit_with_derived_tokens_and_optimal(grid_fit, tmp_path, capsys):
                 "dataset",
                 "--law",
                 "chinchilla",
+                "--no-drift-update",
                 "--chains",
                 "1",
                 "--warmup",

@@ -23,7 +23,7 @@ def curve():
     x = np.geomspace(1e6, 1e9, 40)
     y = 3.0 * (x / 1e7) ** -0.25 * np.exp(SIGMA * rng.standard_normal(x.size))
     df = pd.DataFrame({"x": x, "y": y})
-    fit = ScalingLaw("power").fit(
+    fit = ScalingLaw("power", drift_update=False).fit(
         df, x="x", y="y", chains=2, warmup=300, draws=500, seed=0, warn=False
     )
     return df, fit

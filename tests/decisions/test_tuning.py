@@ -42,8 +42,9 @@ def sweep():
                     rows.append({"N": n, "D": d, "lr": lo * k_lr, "bs": bo * k_bs,
                                  "loss": y * np.exp(0.003 * rng.standard_normal())})
     runs = pd.DataFrame(rows)
-    fit = bs.ScalingLaw("lr_batch").fit(runs, x=["N", "D", "lr", "bs"], y="loss", seed=0,
-                                        warn=False, chains=2, warmup=300, draws=300)
+    fit = bs.ScalingLaw("lr_batch", drift_update=False).fit(
+        runs, x=["N", "D", "lr", "bs"], y="loss", seed=0, warn=False, chains=2, warmup=300,
+        draws=300)
     return runs, fit
 
 
