@@ -150,9 +150,12 @@ def main() -> None:
     summary = pd.DataFrame(summary)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "_fast" if a.fast else ""
+    suffix = ("_fast" if a.fast else "") + (
+        "_" + a.domains.replace(",", "_") if a.domains != "NMT,LM,BB,IC" else "")
     table.to_csv(out / f"bench_revisiting{suffix}.csv", index=False, float_format="%.6g")
-    body = {"command": "python benchmarks/bench_revisiting.py" + (" --fast" if a.fast else ""),
+    cmd = "python benchmarks/bench_revisiting.py" + (" --fast" if a.fast else "") + (
+        f" --domains {a.domains}" if a.domains != "NMT,LM,BB,IC" else "")
+    body = {"command": cmd,
             "seconds": round(time.time() - t_all, 1), "summary": summary.to_dict("records"),
             "fits": fits_info}
     (out / f"bench_revisiting{suffix}.json").write_text(json.dumps(body, indent=1))

@@ -129,7 +129,8 @@ class DriftDraws:
             return "not updated by the study's own data"
         note = up.get("note", "")
         if "ess" in up:
-            note += f" (effective candidates {up['ess']:.0f} of the population's)"
+            note += (f" (tempered likelihood^{up.get('temper', '?')}; effective sample size of "
+                     f"the weights {up['ess']:.0f} of {up.get('candidates', '?')} candidates)")
         return note
 
 

@@ -189,7 +189,7 @@ def in_study_evidence(
             progress=False, warn=False,
         )
         pts = backtest_points(sub, frame.iloc[np.flatnonzero(test)])
-    except ValueError as err:  # the smaller part cannot be fitted alone
+    except (ValueError, FloatingPointError) as err:  # the smaller part cannot be fitted alone
         return None, f"not updated: the backtest below {fraction:.0%} could not be fitted ({err})"
     ok = np.isfinite(pts["error"]) & np.isfinite(pts["log_pred"]).all(axis=0)
     if ok.sum() < MIN_POINTS:
@@ -231,6 +231,7 @@ def updated_draws(
     h = min(0.5, max(ess, 2.0) ** (-1 / 6))
     a = np.sqrt(1 - h * h)
     new = a * z[idx] + (1 - a) * mean + h * sd * rng.standard_normal((n, 2))
-    info = {"temper": temper, "ess": round(ess, 1), "fraction": evidence.fraction,
+    info = {"temper": temper, "ess": round(ess, 1), "candidates": N_CANDIDATES,
+            "fraction": evidence.fraction,
             "points": evidence.n_points, "units": evidence.n_units}
     return np.minimum(np.exp(new[:, 0]), TAU_MAX), np.minimum(new[:, 1], BIAS_MAX), info
