@@ -210,7 +210,7 @@ def sweep_study(
                               **(model_kwargs or {}))
             fit = spec.fit(train, x_cols, y, group_cols or None, run=run, chains=chains,
                            warmup=warmup, draws=draws, seed=seed, warn=False)
-            bt = backtest_points(fit, test)
+            bt = backtest_points(fit, test, seed=seed)
             elpd, _ = lfo_elpd(fit)
             curve_of = {c: i for i, c in enumerate(fit.curves)}
             ls = fit_least_squares(train, x_cols, y, group_cols or None, law=law_name,

@@ -69,8 +69,9 @@ SUBFIT_MAX = {"warmup": 500, "draws": 500}
 class Evidence:
     """Backtest errors of one study, reduced to the scalars the drift likelihood needs.
 
-    Per unit (curve or run) ``u`` with ``L_u L_u^T = Sigma_u``: inner products of
-    ``L_u^-1 e``, ``L_u^-1 d`` and ``L_u^-1 Delta`` and ``log det Sigma_u``.
+    Per unit (curve or run) ``u`` with ``L_u L_u^T = Sigma_u``: the inner products of
+    ``L_u^-1 e``, ``L_u^-1 d`` and ``L_u^-1 Delta`` (``log det Sigma_u`` does not depend on
+    ``(tau, b)`` and is dropped).
     """
 
     stats: np.ndarray  # (units, 6): ee, de, dd, De, Dd, DD
@@ -124,21 +125,22 @@ class Evidence:
         return ll
 
 
-def backtest_points(fit: Any, test: pd.DataFrame) -> dict[str, np.ndarray]:
+def backtest_points(fit: Any, test: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]:
     """Score held-out rows under a fit without drift, as the drift sweep does.
 
     Returns ``error`` (log y minus the mean log prediction), ``pred_var``, ``pred_median``,
     ``decades`` beyond the fit's data, ``decline`` (the law's mean log fall from the reference
-    point on the data to the row) and ``log_pred`` ``(draws, rows)``.
+    point on the data to the row) and ``log_pred`` ``(draws, rows)``; ``seed`` keys the
+    predictive draws' noise.
     """
     from bayes_scaling.data import numeric_column
     from bayes_scaling.predict import predictive_draws
 
-    d = predictive_draws(fit, test, seed=0, max_decades=np.inf)
+    d = predictive_draws(fit, test, seed=seed, max_decades=np.inf)
     ref = test.copy()
     for j, c in enumerate(fit.x_cols):
         ref[c] = d.reference[:, j]
-    d0 = predictive_draws(fit, ref, seed=0, max_decades=np.inf)
+    d0 = predictive_draws(fit, ref, seed=seed, max_decades=np.inf)
     log_pred = np.log(d.observed)
     log_y = np.log(numeric_column(test, fit.y_col, "metric"))
     return {
@@ -176,25 +178,25 @@ def in_study_evidence(
     if test.sum() < MIN_POINTS:
         return None, (f"not updated: {int(test.sum())} row(s) above {fraction:.0%} of the "
                       f"data's range in curves with enough rows below (need {MIN_POINTS})")
-    frame = run.frame
+    held = np.flatnonzero(test)
     sub_spec = replace(spec, law=law, discrepancy="none")
     s = dict(settings)
     try:
         sub = sub_spec.fit(
-            frame.iloc[np.flatnonzero(train)], list(run.x_cols), run.y_col,
+            run.frame.iloc[np.flatnonzero(train)], list(run.x_cols), run.y_col,
             list(run.group_cols) or None, run=run.run_col, chains=s["chains"],
             warmup=min(s["warmup"], SUBFIT_MAX["warmup"]),
             draws=min(s["draws"], SUBFIT_MAX["draws"]), seed=s["seed"],
             target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
             progress=False, warn=False,
         )
-        pts = backtest_points(sub, frame.iloc[np.flatnonzero(test)])
+        pts = backtest_points(sub, run.frame.iloc[held], seed=s["seed"])
     except (ValueError, FloatingPointError) as err:  # the smaller part cannot be fitted alone
         return None, f"not updated: the backtest below {fraction:.0%} could not be fitted ({err})"
     ok = np.isfinite(pts["error"]) & np.isfinite(pts["log_pred"]).all(axis=0)
     if ok.sum() < MIN_POINTS:
         return None, "not updated: the backtest's predictions were not finite"
-    unit = (run.run_idx if run.run_col else run.curve_idx)[np.flatnonzero(test)][ok]
+    unit = (run.run_idx if run.run_col else run.curve_idx)[held][ok]
     ev = Evidence.from_points(unit, pts["error"][ok], pts["decline"][ok], pts["decades"][ok],
                               pts["log_pred"][:, ok].T, fraction)
     return ev, (f"updated by a backtest inside the data: {ev.n_points} row(s) of {ev.n_units} "
