@@ -183,6 +183,8 @@ class ScalingLaw:
                 "discrepancy_prior must be a DriftPrior (bs.load_drift_prior(path)); got "
                 f"{type(self.discrepancy_prior).__name__}"
             )
+        if not isinstance(self.drift_update, bool | np.bool_):
+            raise TypeError(f"drift_update must be True or False, got {self.drift_update!r}")
         hd = self.huber_delta
         if isinstance(hd, bool) or not isinstance(hd, int | float) or not 0 < hd < np.inf:
             raise ValueError(f"huber_delta must be a positive number, got {hd!r}")

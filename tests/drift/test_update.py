@@ -116,3 +116,8 @@ def test_too_few_rows_above_the_cut_keeps_the_prior(power_runs):
     law, run, _, _ = spec._prepare(small, "N", "loss", None, None, False)  # noqa: SLF001
     ev, note = in_study_evidence(spec, law, run, SamplerSettings(1, 50, 50, 0, 0.9, 6))
     assert ev is None and "not updated" in note
+
+
+def test_drift_update_must_be_a_bool(power_runs):
+    with pytest.raises(TypeError, match="drift_update must be True or False, got 'no'"):
+        ScalingLaw("power", drift_update="no").fit(power_runs, x="N", y="loss")
