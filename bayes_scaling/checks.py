@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,15 @@ def _worst(table: pd.DataFrame, col: str, largest: bool, k: int = 3) -> str:
     return ", ".join(f"{i} ({v:.3g})" for i, v in s.items())
 
 
+def _target_accept(idata: _arviz.InferenceData) -> float | None:
+    """The target acceptance the fit was sampled at, when it recorded one."""
+    try:
+        meta = json.loads(_arviz.attrs(idata).get("bayes_scaling", "{}"))
+        return float(meta["sampler"]["target_accept"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def check_sampler(
     idata: _arviz.InferenceData, var_names: list[str], *, warn: bool = True
 ) -> Diagnostics:
@@ -124,11 +134,16 @@ def check_sampler(
     ess_t = float(table["ess_tail"].min())
     problems = []
     if n_div > 0:
+        ta = _target_accept(idata)
+        advice = (
+            "Raise target_accept (0.95-0.99); if they persist, tighten"
+            if ta is None or ta < 0.95
+            else f"They persist at target_accept {ta:g}: tighten"
+        )
         problems.append(
             f"{n_div} divergent transition(s) ({100 * n_div / (chains * draws):.1f}% of draws): "
-            "NUTS could not follow the posterior's curvature, so intervals may be biased. Raise "
-            "target_accept (0.95-0.99); if they persist, tighten the spread priors "
-            "(<param>_sd) or use a law with fewer parameters."
+            f"NUTS could not follow the posterior's curvature, so intervals may be biased. "
+            f"{advice} the spread priors (<param>_sd) or use a law with fewer parameters."
         )
     if chains < 2:
         problems.append("only one chain: R-hat cannot be computed; run at least 2 chains")
@@ -369,6 +384,9 @@ def check_fit_quality(fit: Any, prob: float = 0.95) -> FitChecks:
     log_med = np.median(np.log(d.curve), axis=0)
     resid = np.log(y) - log_med
     sigma_draws = fit.draws("sigma")
+    if fit.structure.residual == "ou":  # a run's residual: checkpoint noise plus its OU path
+        ou = fit.draws("ou_scale").reshape(-1, *([1] * (sigma_draws.ndim - 1)))
+        sigma_draws = np.sqrt(sigma_draws**2 + ou**2)
     cidx = _arviz.group_var(fit.idata, "constant_data", "curve_idx")
     sigma = np.median(sigma_draws, axis=0)[cidx]
     z = resid / sigma

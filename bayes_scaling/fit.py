@@ -350,7 +350,7 @@ class ScalingLaw:
         """
         settings = SamplerSettings(chains, warmup, draws, seed, target_accept, max_tree_depth)
         if isinstance(self.law, str) and self.law == AUTO:
-            from bayes_scaling.compare.forms import fit_auto
+            from bayes_scaling.compare.auto import fit_auto
 
             return fit_auto(self, data, x, y, groups, run=run, settings=settings,
                             progress=progress, strict=strict, warn=warn)
@@ -460,8 +460,13 @@ def sample_fit(
     cond: Conditioning,
     settings: SamplerSettings,
     progress: bool | None,
+    evidence_cache: dict | None = None,
 ) -> ScalingFit:
-    """Sample one law's model and build the fit (drift attached)."""
+    """Sample one law's model and build the fit (drift attached).
+
+    ``evidence_cache``: a dict kept across attempts at the same law and data (``law="auto"``
+    resampling at a higher target acceptance): the in-study backtest is run once and reused.
+    """
     from bayes_scaling.checks import check_law_at_data
 
     curve_idx = run.curve_idx if structure.pooling != "complete" else np.zeros_like(run.curve_idx)
@@ -530,7 +535,10 @@ def sample_fit(
         choice = drift_population(prior, law, kind)
         evidence, note = None, "not updated (drift_update=False)"
         if spec.drift_update:
-            evidence, note = in_study_evidence(spec, law, run, settings)
+            cache = {} if evidence_cache is None else evidence_cache
+            if "evidence" not in cache:
+                cache["evidence"] = in_study_evidence(spec, law, run, settings)
+            evidence, note = cache["evidence"]
         tau, bias, update = updated_draws(choice.population, evidence, n_draws, settings["seed"])
         fit = fit.with_drift(tau, bias, {**choice.info(), "update": {"note": note, **update}})
     return fit

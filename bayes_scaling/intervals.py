@@ -43,10 +43,11 @@ def summarise(draws: np.ndarray, probs: Sequence[float], prefix: str = "") -> di
     ``lower_<pct>``/``upper_<pct>``.
     """
     probs = check_probs(list(probs))
-    out = {f"{prefix}mean": draws.mean(axis=0), f"{prefix}median": np.median(draws, axis=0)}
+    out = {f"{prefix}mean": draws.mean(axis=0)}
     for j, p in enumerate(probs):
-        lo, _, hi = central_interval(draws, p)
+        lo, med, hi = central_interval(draws, p)
         if j == 0:
+            out[f"{prefix}median"] = med  # the same partition gives the median
             out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
         if len(probs) > 1:
             pct = f"{100 * p:g}"

@@ -252,6 +252,12 @@ class ScalingFit:
         idata = _arviz.with_posterior_var(idata, "disc_bias", bias, attrs)
         return ScalingFit.from_idata(idata, law=self.law)
 
+    def with_meta(self, key: str, value: Any) -> ScalingFit:
+        """A new fit with ``meta[key] = value`` (JSON-serialisable; saved with the fit)."""
+        meta = dict(self.meta, **{key: value})
+        idata = _arviz.with_attrs(self.idata, {"bayes_scaling": json.dumps(meta)})
+        return ScalingFit.from_idata(idata, law=self.law)
+
     # --------------------------------------------------- delegating helpers
     def predict(
         self,

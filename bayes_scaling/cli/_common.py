@@ -186,6 +186,10 @@ def parse_prior(text: str) -> tuple[str, dict]:
 
 def report_checks(fit: Any) -> None:
     """Print the sampler and fit checks; problems go to stderr as warnings with advice."""
+    from bayes_scaling.compare import auto_note
+
+    for line in auto_note(fit):
+        print(f"auto: {line}")
     report = fit.check(warn=False)
     print(f"checks: {report.sampler.line()}")
     for problem in report.problems:

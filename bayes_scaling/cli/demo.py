@@ -61,6 +61,10 @@ def run_demo(
         warn=False,
     )
     print(fit)
+    from bayes_scaling.compare import auto_note
+
+    for line in auto_note(fit):
+        print(f"auto: {line}")
     report = fit.check(warn=False)
     print(f"checks: {report}")
     if hasattr(fit, "components"):

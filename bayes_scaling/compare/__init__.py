@@ -4,6 +4,7 @@ Which architecture scales better and where curves cross, what partial pooling bu
 forms (``auto``, ``compare-laws``) and prior sensitivity.
 """
 
+from bayes_scaling.compare.auto import auto_note
 from bayes_scaling.compare.forms import FormFit, compare_laws
 from bayes_scaling.compare.levels import (
     LevelComparison,
@@ -26,6 +27,7 @@ __all__ = [
     "LevelComparison",
     "PoolingComparison",
     "PoolingPayoff",
+    "auto_note",
     "compare_laws",
     "compare_levels",
     "compare_poolings",

@@ -36,7 +36,6 @@ from bayes_scaling.predict import PredictiveDraws, curve_keys, predictive_draws
 
 __all__ = [
     "FormFit",
-    "fit_auto",
     "compare_laws",
     "lfo_elpd",
     "AUTO_LAWS",
@@ -383,30 +382,6 @@ def compare_laws(
             target_accept=target_accept, progress=progress, warn=False,
         )
     result = combine(fits, shrink)
-    if warn:
-        result.check(warn=True)
-    return result
-
-
-def fit_auto(spec: Any, data: Any, x: Any, y: str, groups: Any, *, run: str | None,
-             settings: Any, progress: bool | None, strict: bool, warn: bool) -> Any:
-    """``ScalingLaw(law="auto").fit(...)``: the candidate laws for the number of inputs."""
-    from bayes_scaling.fit import sample_fit
-
-    n_in = len(as_columns(x, "x"))
-    candidates = AUTO_LAWS.get(n_in)
-    if not candidates:
-        raise ValueError(
-            f"law='auto' chooses among laws of one input ({AUTO_LAWS[1]}) or of (parameters, "
-            f"tokens) ({AUTO_LAWS[2]}); with {n_in} inputs name a law (e.g. lr_batch, or your "
-            "own: FILE.py:NAME)"
-        )
-    fits = {}
-    for name in candidates:
-        one = replace(spec, law=name)
-        law, run_data, structure, cond = one._prepare(data, x, y, groups, run, strict)  # noqa: SLF001
-        fits[name] = sample_fit(one, law, run_data, structure, cond, settings, progress)
-    result = fits[candidates[0]] if len(fits) == 1 else combine(fits)
     if warn:
         result.check(warn=True)
     return result
