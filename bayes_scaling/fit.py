@@ -115,9 +115,11 @@ class ScalingLaw:
     Parameters
     ----------
     law : str or Law
-        ``"auto"`` (default: a per-curve choice among ``power``, ``saturating``, ``broken`` and
-        ``m4`` for one input, ``chinchilla`` for two), a built-in law name, ``"FILE.py:NAME"``,
-        or a :class:`~bayes_scaling.Law` made with :func:`~bayes_scaling.law`.
+        ``"auto"`` (default: a per-curve choice among ``power``, ``saturating`` and ``m4`` for
+        one input, ``chinchilla`` for two; candidates the sampler cannot follow are resampled or
+        set aside, see :mod:`bayes_scaling.compare.auto`), a built-in law name,
+        ``"FILE.py:NAME"``, or a :class:`~bayes_scaling.Law` made with
+        :func:`~bayes_scaling.law`.
     pooling : {"partial", "none", "complete"}
         Share strength between curves (``partial``), fit each curve alone (``none``) or fit one
         curve to all rows (``complete``).
