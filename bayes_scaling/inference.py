@@ -281,11 +281,11 @@ def run_nuts(
         init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
         warmup, draws = settings["warmup"], settings["draws"]
 
-        def run_chain(rng: jax.Array, z0: Any, kw: Any) -> tuple:
+        def run_chain(rng: jax.Array, z0: Any, kw: Any, target: jnp.ndarray) -> tuple:
             state = init_kernel(
                 z0,
                 warmup,
-                target_accept_prob=settings["target_accept"],
+                target_accept_prob=target,  # traced: a retry at another target reuses the program
                 max_tree_depth=settings["max_tree_depth"],
                 dense_mass=dense,
                 model_kwargs=kw,
@@ -312,11 +312,12 @@ def run_nuts(
 
     run_chain = _program(
         "chain",
-        (*cache_key, settings["warmup"], settings["draws"], settings["target_accept"],
-         settings["max_tree_depth"], str(dense)),
+        (*cache_key, settings["warmup"], settings["draws"], settings["max_tree_depth"],
+         str(dense)),
         lambda: _compile_chain(build_chain()),
     )
     keys = jax.random.split(k_chains, chains)
+    target = jnp.asarray(settings["target_accept"], dtype=jnp.float64)
     n_dev = jax.local_device_count()
     outs = []
     if chains > 1 and n_dev > 1:
@@ -324,14 +325,14 @@ def run_nuts(
         for lo in range(0, chains, n_dev):
             hi = min(chains, lo + n_dev)
             sub = jax.tree.map(lambda a: a[lo:hi], init_params)  # noqa: B023
-            outs.append(run_chain["pmap"](keys[lo:hi], sub, kwargs))
+            outs.append(run_chain["pmap"](keys[lo:hi], sub, kwargs, target))
         trace = jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *[o[0] for o in outs])
         step = jnp.concatenate([o[1] for o in outs])
     else:
         method = "sequential"
         for c in range(chains):
             z0 = jax.tree.map(lambda a: a[c], init_params)  # noqa: B023
-            outs.append(run_chain["jit"](keys[c], z0, kwargs))
+            outs.append(run_chain["jit"](keys[c], z0, kwargs, target))
         trace = jax.tree.map(lambda *a: jnp.stack(a, axis=0), *[o[0] for o in outs])
         step = jnp.stack([o[1] for o in outs])
     jax.block_until_ready(trace)
@@ -395,5 +396,5 @@ def _dense(proto: Mapping[str, Any]) -> bool | list[tuple[str, ...]]:
 def _compile_chain(run_chain: Callable) -> dict[str, Callable]:
     return {
         "jit": jax.jit(run_chain),
-        "pmap": jax.pmap(run_chain, in_axes=(0, 0, None)),
+        "pmap": jax.pmap(run_chain, in_axes=(0, 0, None, None)),
     }
