@@ -373,7 +373,8 @@ def run_nuts(
 #: learns the correlations that make few-curve fits slow (the floor-amplitude-exponent ridge;
 #: ``lr_batch``'s optimum against its slopes): Chinchilla (240 runs, one curve) 76 -> 16 leapfrog
 #: steps per draw and min bulk ESS 1350 -> 3160 for the same draws; ``lr_batch`` on 800 Step Law
-#: runs, two families, 1023 (the tree-depth cap) -> 531 steps and min bulk ESS 12 -> 97. With 30
+#: runs, two families, 1023 (the tree-depth cap, diagonal or a block over ``mu_*`` alone) -> 531
+#: steps and min bulk ESS 12 -> 97. With 30
 #: simulated curves the block made ESS worse (50 -> 19), so it is used up to
 #: :data:`DENSE_BLOCK_CURVES` fitted curves. ``BAYES_SCALING_DENSE`` overrides: ``0`` diagonal,
 #: ``1`` dense everywhere, ``block`` the block at any number of curves.
