@@ -73,7 +73,7 @@ def fit_auto(spec: Any, data: Any, x: Any, y: str, groups: Any, *, run: str | No
             fit = sample_fit(one, law, run_data, structure, cond, again, progress, backtest)
             after = fit.diagnostics
             notes.append(f"{name}: {diag.n_divergent} divergent transition(s) at target_accept "
-                           f"{settings['target_accept']:g}, resampled at "
+                         f"{settings['target_accept']:g}, resampled at "
                          f"{RETRY_TARGET_ACCEPT:g} ({after.n_divergent} after)")
             diag = after
         why = _failure(diag)
@@ -100,5 +100,5 @@ def auto_note(fit: Any) -> list[str]:
     info = main.meta.get("auto") or {}
     lines = list(info.get("notes", []))
     if info and len(info.get("kept", [])) == 1 and len(info.get("candidates", [])) > 1:
-        lines.append(f"auto: only {info['kept'][0]} was kept of {info['candidates']}")
+        lines.append(f"only {info['kept'][0]} was kept of {info['candidates']}")
     return lines

@@ -77,7 +77,7 @@ def test_candidate_that_still_fails_is_set_aside_and_said_so(monkeypatch):
     assert any(ln.startswith("m4: set aside (900 divergent") for ln in lines)
     assert any(ln.startswith("power: set aside (80 divergent") for ln in lines)
     assert any(ln.startswith("power: 3 divergent") and "(80 after)" in ln for ln in lines)
-    assert lines[-1] == "auto: only saturating was kept of ['power', 'saturating', 'm4']"
+    assert lines[-1] == "only saturating was kept of ['power', 'saturating', 'm4']"
 
 
 def test_nothing_is_set_aside_when_every_candidate_fails(monkeypatch):
