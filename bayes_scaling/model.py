@@ -8,11 +8,12 @@ log for positive parameters) and measured at the data's reference point
            + sd_p_f * e_p_f[level_f(c)]    (each factor)   # crossed group effects
            + sd_p_curve * e_p_curve[c]                     # per-curve residual (crossed designs)
 
-with ``e ~ Normal(0, 1)``. The curves' values are sampled directly and the effects are
-integrated out analytically (:mod:`bayes_scaling.hierarchy`). ``shared`` parameters are one
-value for all curves. The population mean's prior is the law's prior, in the user's units or
-data units (``Prior(units=...)``): it enters as a density on the mean's value (exact: the map to
-reference values has unit Jacobian). Observations are modelled in log space::
+with ``e ~ Normal(0, 1)``. With few curves the curves' values are sampled directly and the
+effects are integrated out analytically (:mod:`bayes_scaling.hierarchy`); with many, the effects
+and curve residuals are sampled standardised (non-centred), see :func:`_curve_u`. ``shared``
+parameters are one value for all curves. The population mean's prior is the law's prior, in the
+user's units or data units (``Prior(units=...)``): it enters as a density on the mean's value
+(exact: the map to reference values has unit Jacobian). Observations are modelled in log space::
 
     log y ~ Normal(log f(x / x_ref; theta_ref[c]) + log y_ref, sigma[c])   (or Student-t, Huber)
 
@@ -102,12 +103,17 @@ def _curve_u(
 ) -> jnp.ndarray:
     """Per-curve sampling-scale values (fitted and new curves) of one hierarchical parameter.
 
-    The fitted curves' values ``u_<param>`` are sampled directly, and the group effects are
-    integrated out analytically: ``u ~ Normal(mu, s0^2 I + U U^T)`` (:func:`marginal_logpdf`).
-    Each curve's data pin its own value, and the spreads see a smooth marginal density instead
-    of the funnels that sampled effects create when a factor has few levels. New curves and
-    levels draw their effects from the conditional (:func:`conditional_effects`) or the
-    population.
+    Centred (``structure.curve_centered``, few curves): the fitted curves' values ``u_<param>``
+    are sampled directly, and the group effects are integrated out analytically:
+    ``u ~ Normal(mu, s0^2 I + U U^T)`` (:func:`marginal_logpdf`). Each curve's data pin its own
+    value, and the spreads see a smooth marginal density instead of the funnels that sampled
+    effects create when a factor has few levels. New curves and levels draw their effects from
+    the conditional (:func:`conditional_effects`) or the population.
+
+    Non-centred (many curves): ``u = mu + U e + s0 z`` with standardised effects ``e_<param>_<f>``
+    and curve residuals ``z_<param>``, all ``Normal(0, 1)``; ``u_<param>`` is recorded as a
+    deterministic site. With many curves each one's data are weak next to the population, and
+    centred values form a funnel with their spread (:data:`bayes_scaling.fit.NONCENTRED_CURVES`).
     """
     p = plan.name
     c = structure.n_curves
@@ -119,18 +125,37 @@ def _curve_u(
         s0 = numpyro.sample(f"sd_{p}_curve", structure.priors[f"{p}_sd_curve"].to_numpyro())
     else:
         s0 = sds[ident]
-    with numpyro.plate("curve", c):
-        u_fit = numpyro.sample(f"u_{p}", dist.ImproperUniform(constraints.real, (), ()))
     js, u_matrix = effect_design(structure, levels[:c])
     umat = u_matrix(sds)
-    r = u_fit - mu
-    numpyro.factor(f"hier_{p}", marginal_logpdf(r, s0, umat))
+    e_fit = None
+    if structure.curve_centered:
+        with numpyro.plate("curve", c):
+            u_fit = numpyro.sample(f"u_{p}", dist.ImproperUniform(constraints.real, (), ()))
+        r = u_fit - mu
+        numpyro.factor(f"hier_{p}", marginal_logpdf(r, s0, umat))
+    else:  # many curves: standardised effects and curve residuals (no funnel as s0 -> 0)
+        es = []
+        for j in js:
+            f = structure.factors[j]
+            with numpyro.plate(f, structure.n_levels[j]):
+                es.append(numpyro.sample(f"e_{p}_{f}", dist.Normal(0.0, 1.0)))
+        with numpyro.plate("curve", c):
+            z = numpyro.sample(f"z_{p}", dist.Normal(0.0, 1.0))
+        e_fit = jnp.concatenate(es) if es else jnp.zeros(0)
+        r = (umat @ e_fit if es else 0.0) + s0 * z
+        u_fit = mu + r
+        if not structure.predict:
+            with numpyro.plate("curve", c):
+                numpyro.deterministic(f"u_{p}", u_fit)
     if not structure.n_new_curves:
         return u_fit
     # effects of every factor level (standardised), then the new curves' values
     n_eff = umat.shape[1]
-    noise = _keyed_new(key, jnp.arange(n_eff, dtype=jnp.uint32), f"effects/{p}")
-    e = conditional_effects(r, s0, umat, noise) if n_eff else jnp.zeros(0)
+    if e_fit is not None:
+        e = e_fit
+    else:
+        noise = _keyed_new(key, jnp.arange(n_eff, dtype=jnp.uint32), f"effects/{p}")
+        e = conditional_effects(r, s0, umat, noise) if n_eff else jnp.zeros(0)
     total_new = jnp.zeros(structure.n_new_curves)
     new_levels = levels[c:]
     offset = 0

@@ -50,6 +50,7 @@ def structure_meta(structure: Structure) -> dict[str, Any]:
         "huber_delta": structure.huber_delta,
         "noise": structure.noise,
         "noise_centered": structure.noise_centered,
+        "curve_centered": structure.curve_centered,
         "residual": structure.residual,
         "output_scaled": structure.output_scaled,
     }
@@ -86,6 +87,7 @@ def structure_from_meta(law: Law, d: Mapping[str, Any]) -> Structure:
         huber_delta=float(d["huber_delta"]),
         noise=d["noise"],
         noise_centered=bool(d.get("noise_centered", False)),
+        curve_centered=bool(d.get("curve_centered", True)),
         residual=d.get("residual", "iid"),
         output_scaled=bool(d["output_scaled"]),
     )

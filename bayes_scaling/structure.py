@@ -92,6 +92,7 @@ class Structure:
     huber_delta: float = HUBER_DELTA
     noise: str = "curve"
     noise_centered: bool = False
+    curve_centered: bool = True
     residual: str = "iid"
     output_scaled: bool = True
     n_new_levels: tuple[int, ...] = ()
@@ -114,6 +115,7 @@ class Structure:
             self.huber_delta,
             self.noise,
             self.noise_centered,
+            self.curve_centered,
             self.residual,
             self.output_scaled,
             self.n_new_levels or (0,) * len(self.factors),
@@ -158,6 +160,11 @@ def site_names(structure: Structure) -> list[str]:
             out += [f"sd_{p}_{f}" for f in structure.factors]
             if structure.curve_term:
                 out.append(f"sd_{p}_curve")
+            if not structure.curve_centered:
+                ident = structure.identifying
+                out += [f"e_{p}_{f}" for j, f in enumerate(structure.factors)
+                        if structure.n_levels[j] > 1 and j != ident]
+                out.append(f"z_{p}")
             out.append(f"u_{p}")
         elif structure.pooling == "none" and not plan.shared:
             out.append(f"u_{p}")

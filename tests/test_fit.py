@@ -202,3 +202,51 @@ def test_shared_parameter_is_one_value(power_runs):
     alpha = fit.draws("alpha")
     np.testing.assert_allclose(alpha[:, 0], alpha[:, 1])
     assert "sd_alpha_arch" not in fit.idata.posterior
+
+
+def test_noncentred_curves_give_the_centred_posterior(fit, sim):
+    """The non-centred form (standardised effects and curve residuals, the default from
+    NONCENTRED_CURVES curves on) is a reparameterisation: on the same data it gives the session
+    fit's posterior. Compared through what users read: each curve's exponent and the 90%
+    predictive interval of the unseen combination and of a new level, 10-100x beyond the data.
+    Tolerance: 0.35 posterior sd for medians (Monte Carlo error of two fits with bulk ESS >= 100
+    each is about 0.14 sd; 0.35 sd is 2.5 of those)."""
+    nc = ScalingLaw("saturating", drift_update=False, centring="non-centred").fit(
+        sim.runs, x="x", y="loss", groups=["architecture", "domain"], seed=2, warn=False, **FAST
+    )
+    assert not nc.structure.curve_centered and fit.structure.curve_centered
+    post = nc.idata.posterior
+    assert post["z_alpha"].dims == ("chain", "draw", "curve")
+    assert post["e_alpha_architecture"].dims == ("chain", "draw", "architecture")
+    assert post["u_alpha"].dims == ("chain", "draw", "curve")  # recorded, not sampled
+    assert nc.check(warn=False).sampler.min_ess_bulk >= 100
+    a_c, a_n = fit.draws("alpha"), nc.draws("alpha")
+    sd = np.sqrt((a_c.var(axis=0) + a_n.var(axis=0)) / 2)
+    assert (np.abs(np.median(a_c, axis=0) - np.median(a_n, axis=0)) / sd).max() < 0.35
+    at = pd.DataFrame({"architecture": ["architecture2", "architecture9"],
+                       "domain": ["domain1", "domain0"], "x": [1e9, 1e10]})
+    with pytest.warns(UserWarning, match="predicted from the population"):
+        pc = fit.predict(at, prob=0.9)
+    with pytest.warns(UserWarning, match="predicted from the population"):
+        pn = nc.predict(at, prob=0.9)
+    half = (pc["upper"] - pc["lower"]) / 2
+    for col in ("lower", "median", "upper"):
+        assert (np.abs(pc[col] - pn[col]) / half).max() < 0.35, col
+
+
+def test_centring_follows_the_number_of_curves():
+    """Under partial pooling, 24 curves or more are sampled non-centred, fewer centred; the
+    option overrides, and a wrong value is one clear error."""
+    from bayes_scaling.fit import NONCENTRED_CURVES
+
+    rows = [{"run": f"r{i}", "x": x, "loss": 2.0 * x**-0.2} for i in range(NONCENTRED_CURVES)
+            for x in (1e6, 1e7, 1e8)]
+    many = pd.DataFrame(rows)
+    few = many[many["run"].isin(["r0", "r1", "r2"])]
+    law = ScalingLaw("power")
+    assert not law._prepare(many, "x", "loss", "run", None, False)[2].curve_centered
+    assert law._prepare(few, "x", "loss", "run", None, False)[2].curve_centered
+    forced = ScalingLaw("power", centring="centred")
+    assert forced._prepare(many, "x", "loss", "run", None, False)[2].curve_centered
+    with pytest.raises(ValueError, match="centring must be one of"):
+        ScalingLaw("power", centring="sometimes").fit(few, x="x", y="loss", groups="run")

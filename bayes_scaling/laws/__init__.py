@@ -71,6 +71,10 @@ BUILTIN: dict[str, Law] = {
 #: lr_batch keeps diverged runs in its data: its default likelihood is robust.
 BUILTIN["lr_batch"] = _builtin(_hyper.lr_batch, likelihood="student_t")
 
+#: Earlier parameterisations of built-in laws, by name: a saved fit whose recorded parameters
+#: match one of them is loaded with it (``m4`` before it was parameterised by its tail).
+LEGACY: dict[str, tuple[Law, ...]] = {"m4": (_builtin(_one.M4_V0),)}
+
 
 def list_laws() -> list[str]:
     """Names of the built-in laws."""
@@ -131,16 +135,25 @@ def resolve_law(spec: dict, override: str | Law | None = None) -> Law:
                 "--law FILE.py:NAME (API: law=...) to say where it is now"
             ) from None
     if found.hash != spec.get("hash") and override is None and origin == "builtin":
-        if list(found.inputs) != list(spec.get("inputs", [])) or list(found.params) != list(
-            spec.get("params", [])
-        ):
+        import warnings
+
+        same = (list(spec.get("inputs", [])), list(spec.get("params", [])))
+        for legacy in LEGACY.get(name, ()):
+            if (list(legacy.inputs), list(legacy.params)) == same:
+                warnings.warn(
+                    f"the fit was made with built-in law {name!r} as parameterised by an earlier "
+                    f"version ({', '.join(legacy.params)}); it is loaded and predicts with that "
+                    f"form (this version's {name!r} takes {', '.join(found.params)})",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                return legacy
+        if (list(found.inputs), list(found.params)) != same:
             raise LawError(
                 f"built-in law {name!r} of this version takes inputs {list(found.inputs)} and "
                 f"parameters {list(found.params)}; the fit recorded {spec.get('inputs')} and "
                 f"{spec.get('params')}: refit with this version"
             )
-        import warnings
-
         warnings.warn(
             f"built-in law {name!r} changed since the fit (another bayes_scaling version); "
             "predictions use this version's law with the fit's posterior",

@@ -72,7 +72,58 @@ def broken(x, E, A, alpha, x_break, delta, f):  # noqa: ANN001, ANN201, N803
     return E + A * jnp.exp(-alpha * jnp.log(x) - bend)
 
 
+def _m4_level(x, E, D, log_ratio, alpha, gamma):  # noqa: ANN001, ANN202, N803
+    """E + D u with u (1-u)^-gamma = exp(log_ratio) x^-alpha, solved for u by Newton's method."""
+    r = log_ratio - alpha * jnp.log(x)
+
+    def g(t: jnp.ndarray) -> jnp.ndarray:  # log u - gamma log(1-u) - r, with u = sigmoid(t)
+        return -jax.nn.softplus(-t) + gamma * jax.nn.softplus(t) - r
+
+    start = jnp.where(r < 0, r, r / (1.0 + gamma))
+    t = solve_increasing(g, start, iters=10)
+    return E + D * jax.nn.sigmoid(t)
+
+
 @law(
+    inputs=("x",),
+    priors={
+        "E": AMPLITUDE,
+        "A": Prior(
+            "LogNormal", loc=math.log(0.5), scale=1.5, units="data",
+            note="amplitude of the power-law tail, as in saturating",
+        ),
+        "alpha": Prior("LogNormal", loc=math.log(0.3), scale=1.0, note="tail exponent; " + _EXP),
+        "q": Prior(
+            "LogNormal", loc=0.0, scale=1.5, units="data",
+            note="plateau height over sharpness, D / gamma (the tail's curvature)",
+        ),
+        "gamma": Prior("LogNormal", loc=0.0, scale=1.0, note="M4's alpha: plateau sharpness"),
+    },
+    spread={"E": 1.0, "A": 1.0, "q": 1.0, "alpha": 0.7, "gamma": 0.7},
+)
+def m4(x, E, A, alpha, q, gamma):  # noqa: ANN001, ANN201, N803
+    """L = E + D u,  u (1-u)^-gamma = (A / D) x^-alpha,  D = q gamma  (Alabdulmohsin et al. 2022).
+
+    The M4 estimator's curve: a plateau ``E + D`` at small ``x``, a power-law tail
+    ``E + A x^-alpha`` at large ``x`` (``u -> 0``), and a transition whose sharpness is ``gamma``
+    (M4's own alpha). The transition scale of the original form is ``x0 = (A / D)^(1/alpha)``.
+    Parameterised by the tail's amplitude ``A`` and by ``q = D / gamma`` because those are what
+    data in the tail pin down: there ``L - E ~ A x^-alpha (1 - (A / q) x^-alpha + ...)``, so the
+    original ``(D, x0, gamma)`` lie on curved ridges that NUTS follows with hundreds of leapfrog
+    steps (measured: 267 -> 146 steps per draw, and min bulk ESS 39 -> 95 of 600 draws, on the
+    Revisiting NMT curves).
+    """
+    D = q * gamma
+    return _m4_level(x, E, D, jnp.log(A / D), alpha, gamma)
+
+
+def m4_x0(x, E, D, x0, alpha, gamma):  # noqa: ANN001, ANN201, N803
+    """M4 as parameterised up to version 0.1 (``D``, ``x0``); kept so that old fits load."""
+    return _m4_level(x, E, D, alpha * jnp.log(x0), alpha, gamma)
+
+
+#: Earlier versions' form of ``m4``: the law a fit recorded is found by its hash.
+M4_V0 = law(
     inputs=("x",),
     priors={
         "E": AMPLITUDE,
@@ -84,14 +135,5 @@ def broken(x, E, A, alpha, x_break, delta, f):  # noqa: ANN001, ANN201, N803
         "gamma": Prior("LogNormal", loc=0.0, scale=1.0, note="M4's alpha: plateau sharpness"),
     },
     spread={"E": 1.0, "D": 1.0, "x0": 1.0, "alpha": 0.7, "gamma": 0.7},
-)
-def m4(x, E, D, x0, alpha, gamma):  # noqa: ANN001, ANN201, N803
-    """L = E + D u,  u (1-u)^-gamma = (x/x0)^-alpha  (Alabdulmohsin et al. 2022, M4)."""
-    r = -alpha * jnp.log(x / x0)
-
-    def g(t: jnp.ndarray) -> jnp.ndarray:  # log u - gamma log(1-u) - r, with u = sigmoid(t)
-        return -jax.nn.softplus(-t) + gamma * jax.nn.softplus(t) - r
-
-    start = jnp.where(r < 0, r, r / (1.0 + gamma))
-    t = solve_increasing(g, start, iters=10)
-    return E + D * jax.nn.sigmoid(t)
+    name="m4",
+)(m4_x0)

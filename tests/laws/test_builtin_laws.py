@@ -9,13 +9,23 @@ from bayes_scaling.laws.schedule import schedule_areas, schedule_lr
 
 
 def test_m4_solves_its_implicit_equation():
-    """u (1 - u)^-gamma = (x / x0)^-alpha at every x, checked against bisection in numpy."""
+    """u (1 - u)^-gamma = (A / D) x^-alpha with D = q gamma at every x; the tail is
+    E + A x^-alpha; the form of earlier versions (D, x0) is the same curve at
+    x0 = (A/D)^(1/alpha)."""
+    from bayes_scaling.laws import LEGACY
+
     x = np.geomspace(1e-3, 1e3, 50)
-    e, d, x0, alpha, gamma = 0.2, 0.7, 1.0, 0.6, 1.3
-    y = np.asarray(BUILTIN["m4"](x, e, d, x0, alpha, gamma))
+    e, a, alpha, q, gamma = 0.2, 0.5, 0.6, 0.5, 1.3
+    d = q * gamma
+    y = np.asarray(BUILTIN["m4"](x, e, a, alpha, q, gamma))
     u = (y - e) / d
-    np.testing.assert_allclose(u * (1 - u) ** -gamma, (x / x0) ** -alpha, rtol=1e-8)
+    np.testing.assert_allclose(u * (1 - u) ** -gamma, (a / d) * x**-alpha, rtol=1e-8)
     assert np.all(np.diff(y) < 0) and y[0] < e + d and y[-1] > e
+    far = np.asarray(BUILTIN["m4"](np.array([1e12]), e, a, alpha, q, gamma))
+    np.testing.assert_allclose(far - e, a * 1e12**-alpha, rtol=1e-6)
+    x0 = (a / d) ** (1 / alpha)
+    old = np.asarray(LEGACY["m4"][0](x, e, d, x0, alpha, gamma))
+    np.testing.assert_allclose(old, y, rtol=1e-10)
 
 
 def test_schedule_areas():
