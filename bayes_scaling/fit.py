@@ -41,6 +41,12 @@ from bayes_scaling.model import (
 from bayes_scaling.priors import Prior, merge_priors
 from bayes_scaling.residuals import run_layout
 from bayes_scaling.result import FORMAT_VERSION, ScalingFit, structure_meta
+from bayes_scaling.structure import (
+    CENTRINGS,
+    curve_centred,
+    has_curve_term,
+    noise_centred,
+)
 
 __all__ = ["ScalingLaw", "ScalingFit", "resolve_priors", "FORMAT_VERSION", "SCALE_KINDS"]
 
@@ -89,34 +95,13 @@ def resolve_priors(law: Law, structure_like: Mapping[str, Any], user: Mapping | 
     return merge_priors(defaults, expanded)
 
 
-#: Points per noise group from which each group's noise scale is sampled directly (centred).
-NOISE_CENTRED_POINTS = 25
-
-
 def _noise_centered(run: RunData, noise: str) -> bool:
     """Centre the noise scales when every noise group has many points (they pin their scale)."""
     if noise == "shared":
         return False
     if noise == "curve":
-        counts = np.bincount(run.curve_idx)
-    else:
-        counts = np.bincount(run.level_idx[:, run.group_cols.index(noise)])
-    return bool(counts.min() >= NOISE_CENTRED_POINTS)
-
-
-#: Fitted curves from which the law's per-curve values are sampled non-centred (standardised
-#: effects and residuals, :func:`bayes_scaling.model._curve_u`). Measured on simulated saturating
-#: curves, two crossed factors, 10 points each, 2 chains x 500 x 500 (min bulk ESS, centred ->
-#: non-centred): 12 curves 260 -> 385 at the same ESS per second but 14 divergences and the
-#: tree-depth cap; 30 curves 75 -> 234 (ESS/s 2.6 -> 7.6); 100 curves 4 -> 305 (R-hat 1.46 ->
-#: 1.01, ESS/s 0.03 -> 6.3); on the 5 Revisiting NMT curves the non-centred form took 6x the
-#: leapfrog steps. Few curves, each pinned by its data: centred; many: non-centred.
-NONCENTRED_CURVES = 24
-CENTRINGS = ("auto", "centred", "non-centred")
-
-
-def _curve_term(pooling: str, n_curves: int, n_levels: Sequence[int]) -> bool:
-    return pooling == "partial" and n_curves > 1 and all(k != n_curves for k in n_levels)
+        return noise_centred(np.bincount(run.curve_idx))
+    return noise_centred(np.bincount(run.level_idx[:, run.group_cols.index(noise)]))
 
 
 @dataclass(frozen=True)
@@ -169,7 +154,8 @@ class ScalingLaw:
         How the curves' law parameters are sampled under partial pooling: their values
         directly with the group effects integrated out (``centred``), or as standardised
         effects and residuals (``non-centred``). The posterior is the same; the geometry NUTS
-        sees is not. ``auto`` (default): centred below :data:`NONCENTRED_CURVES` curves.
+        sees is not. ``auto`` (default): centred below
+        :data:`~bayes_scaling.structure.NONCENTRED_CURVES` (24) curves.
     """
 
     law: str | Law = AUTO
@@ -266,7 +252,7 @@ class ScalingLaw:
         n_curves = 1 if pooling == "complete" else run.n_curves
         factors = () if pooling == "complete" else tuple(run.group_cols)
         n_levels = tuple(len(run.levels[g]) for g in factors)
-        curve_term = _curve_term(pooling, n_curves, n_levels)
+        curve_term = has_curve_term(pooling, n_curves, n_levels)
         noise = self.noise
         if pooling == "complete" or (n_curves == 1 and noise == "curve"):
             noise = "shared"
@@ -306,8 +292,7 @@ class ScalingLaw:
             huber_delta=float(self.huber_delta),
             noise=noise,
             noise_centered=_noise_centered(run, noise),
-            curve_centered=(n_curves < NONCENTRED_CURVES if self.centring == "auto"
-                            else self.centring == "centred"),
+            curve_centered=curve_centred(self.centring, n_curves),
             residual=residual,
             output_scaled=cond.covariance.output,
         )

@@ -113,7 +113,8 @@ def _curve_u(
     Non-centred (many curves): ``u = mu + U e + s0 z`` with standardised effects ``e_<param>_<f>``
     and curve residuals ``z_<param>``, all ``Normal(0, 1)``; ``u_<param>`` is recorded as a
     deterministic site. With many curves each one's data are weak next to the population, and
-    centred values form a funnel with their spread (:data:`bayes_scaling.fit.NONCENTRED_CURVES`).
+    centred values form a funnel with their spread
+    (:data:`bayes_scaling.structure.NONCENTRED_CURVES`).
     """
     p = plan.name
     c = structure.n_curves

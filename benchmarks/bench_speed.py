@@ -152,9 +152,12 @@ def run(code: str, env: dict, **subs: object) -> dict:
     return json.loads(line[-1][6:])
 
 
+PARTS = "chinchilla,userlaw,curves,predict"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="chinchilla,userlaw,curves,predict")
+    ap.add_argument("--parts", default=PARTS)
     ap.add_argument("--fast", action="store_true")
     a = ap.parse_args()
     report: dict = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
@@ -218,8 +221,13 @@ def main() -> None:
                f"{p['optimal_10_budgets_first_s']:.2f} s, again "
                f"{p['optimal_10_budgets_again_s']:.2f} s", ""]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_speed.json").write_text(json.dumps(report, indent=1, default=float))
-    (RESULTS / "bench_speed.md").write_text("\n".join(md) + "\n")
+    # a subset of the parts writes its own files, so it does not overwrite the others' numbers
+    stem = "bench_speed" if a.parts == PARTS else "bench_speed_" + a.parts.replace(",", "_")
+    stem += "_fast" if a.fast else ""
+    md[2] = f"`python benchmarks/bench_speed.py{'' if a.parts == PARTS else ' --parts ' + a.parts}"
+    md[2] += " --fast`" if a.fast else "`"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float))
+    (RESULTS / f"{stem}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
 

@@ -237,7 +237,7 @@ def test_noncentred_curves_give_the_centred_posterior(fit, sim):
 def test_centring_follows_the_number_of_curves():
     """Under partial pooling, 24 curves or more are sampled non-centred, fewer centred; the
     option overrides, and a wrong value is one clear error."""
-    from bayes_scaling.fit import NONCENTRED_CURVES
+    from bayes_scaling.structure import NONCENTRED_CURVES
 
     rows = [{"run": f"r{i}", "x": x, "loss": 2.0 * x**-0.2} for i in range(NONCENTRED_CURVES)
             for x in (1e6, 1e7, 1e8)]
