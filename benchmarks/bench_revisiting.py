@@ -129,7 +129,8 @@ def main() -> None:
                    if hasattr(fit, "laws") else {fit.law.name: 1.0})
         fits_info.append({"domain": domain, "seconds_fit_predict": round(t_fit, 1),
                           "seconds_m4": round(t_m4, 1), "seconds_ls": round(t_ls, 1),
-                          "law_weights": weights, "checks": str(report).splitlines()})
+                          "law_weights": weights, "checks": str(report).splitlines(),
+                          "auto": bs.auto_note(fit)})
         dom = pd.DataFrame([r for r in rows if r["domain"] == domain])
         print(f"{domain}: bayes median {dom['rmsle_bayes'].median():.4f} mean "
               f"{dom['rmsle_bayes'].mean():.4f} | M4 {dom['rmsle_m4'].median():.4f}/"
@@ -164,7 +165,8 @@ def main() -> None:
           "(mean and median over curves); 90% coverage of held-out points (mean over curves).",
           "", "```", summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"), "```",
           "", "Fits:", ""]
-    md += [f"- {f['domain']}: {f['seconds_fit_predict']} s, law weights {f['law_weights']}; "
+    md += [f"- {f['domain']}: {f['seconds_fit_predict']} s, law weights {f['law_weights']}"
+           + "".join(f"; auto: {n}" for n in f.get("auto", [])) + "; "
            f"{f['checks'][-1]}" for f in fits_info]
     (out / f"bench_revisiting{suffix}.md").write_text("\n".join(md) + "\n")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
