@@ -292,7 +292,7 @@ class ScalingLaw:
             huber_delta=float(self.huber_delta),
             noise=noise,
             noise_centered=_noise_centered(run, noise),
-            curve_centered=curve_centred(self.centring, n_curves),
+            curve_centered=curve_centred(self.centring, n_curves, pooling),
             residual=residual,
             output_scaled=cond.covariance.output,
         )

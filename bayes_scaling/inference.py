@@ -390,8 +390,8 @@ def _dense(proto: Mapping[str, Any]) -> bool | list[tuple[str, ...]]:
         return [block] if len(block) > 1 else False
     if env:
         return env not in ("0", "false")
-    curves = max((int(np.size(v)) for k, v in proto.items() if k.startswith(("u_", "z_"))),
-                 default=1)
+    curves = max((int(np.size(v)) for k, v in proto.items()
+                  if k.startswith(("u_", "z_")) and not k.endswith("_log_sigma")), default=1)
     return [block] if len(block) > 1 and curves <= DENSE_BLOCK_CURVES else False
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -271,7 +272,9 @@ def _upgrade_v1(idata: Any, meta: dict, path: Any) -> Any:
         curve_idx = cidx
         level_idx = lev
 
-    structure = spec._structure(law, _Run, cond)  # noqa: SLF001 - same package
+    # 0.1 sampled the curves' values centred and the noise scales non-centred, whatever the size
+    structure = replace(spec._structure(law, _Run, cond), curve_centered=True,  # noqa: SLF001
+                        noise_centered=False)
     new_post.update(_natural_sites(structure, cond, new_post))
     new_post["sigma"] = post["sigma"]
     new_meta = {

@@ -232,6 +232,8 @@ class ScalingFit:
     def sampled_names(self) -> list[str]:
         """Names of the sampled (non-deterministic) posterior variables."""
         sampled = set(site_names(self.structure)) - set(self.law.params) - {"sigma"}
+        if not self.structure.curve_centered:  # u_<param> is recorded, not sampled
+            sampled -= {f"u_{p}" for p in self.law.params}
         names = _arviz.posterior_names(self.idata)
         return [v for v in names if v in sampled]
 

@@ -75,8 +75,13 @@ def has_curve_term(pooling: str, n_curves: int, n_levels: tuple[int, ...]) -> bo
     return pooling == "partial" and n_curves > 1 and all(k != n_curves for k in n_levels)
 
 
-def curve_centred(centring: str, n_curves: int) -> bool:
-    """Whether the curves' law parameters are sampled centred (``centring``: CENTRINGS)."""
+def curve_centred(centring: str, n_curves: int, pooling: str = "partial") -> bool:
+    """Whether the curves' law parameters are sampled centred (``centring``: CENTRINGS).
+
+    Only partial pooling has a choice; the other poolings record ``True``.
+    """
+    if pooling != "partial":
+        return True
     if centring == "auto":
         return n_curves < NONCENTRED_CURVES
     return centring == "centred"

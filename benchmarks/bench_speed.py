@@ -73,8 +73,9 @@ data = sim.runs
 keys = data[["a", "b"]].drop_duplicates().iloc[:NCURVES]
 data = data.merge(keys, on=["a", "b"])
 t0 = time.perf_counter()
-fit = bs.ScalingLaw("saturating").fit(data, x="x", y="loss", groups=["a", "b"], chains=2,
-                                      warmup=WARM, draws=DRAWS, seed=0, warn=False)
+fit = bs.ScalingLaw("saturating", centring=CENTRING).fit(
+    data, x="x", y="loss", groups=["a", "b"], chains=2, warmup=WARM, draws=DRAWS, seed=0,
+    warn=False)
 wall = time.perf_counter() - t0
 rep = fit.check(warn=False)
 print("RESULT" + json.dumps({"curves": int(len(keys)), "rows": int(len(data)), "wall_s": wall,
@@ -159,6 +160,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", default=PARTS)
     ap.add_argument("--fast", action="store_true")
+    ap.add_argument("--curves", default=None, help="curve counts of part curves, e.g. 100,300")
+    ap.add_argument("--centring", default="auto", help="ScalingLaw(centring=...) of part curves")
     a = ap.parse_args()
     report: dict = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     md = ["# Speed (2-core CPU unless stated)", "", "`python benchmarks/bench_speed.py`", ""]
@@ -183,13 +186,17 @@ def main() -> None:
         md.append("")
     if "curves" in a.parts:
         sizes = (100, 300) if a.fast else (100, 300, 1000)
-        rows = [run(CURVES, {}, NCURVES=n, WARM=500, DRAWS=500) for n in sizes]
+        if a.curves:
+            sizes = tuple(int(v) for v in a.curves.split(","))
+        rows = [run(CURVES, {}, NCURVES=n, WARM=500, DRAWS=500, CENTRING=a.centring)
+                for n in sizes]
         import numpy as np
 
-        slope = float(np.polyfit(np.log([r["curves"] for r in rows]),
-                                 np.log([r["wall_s"] for r in rows]), 1)[0])
+        logs = (np.log([r["curves"] for r in rows]), np.log([r["wall_s"] for r in rows]))
+        slope = float(np.polyfit(*logs, 1)[0]) if len(rows) > 1 else float("nan")
         report["curves"] = {"rows": rows, "log_time_slope": slope}
-        md += ["## Many curves (saturating, 10 points each, 2 crossed factors, 2 x 500 x 500)", "",
+        md += ["## Many curves (saturating, 10 points each, 2 crossed factors, 2 x 500 x 500, "
+               f"centring={a.centring!r}, default drift update)", "",
                "| curves | wall s | min bulk ESS | max R-hat | divergences | ESS/s |",
                "|---|---|---|---|---|---|"]
         md += [f"| {r['curves']} | {r['wall_s']:.1f} | {r['min_ess_bulk']:.0f} | "
@@ -224,8 +231,12 @@ def main() -> None:
     # a subset of the parts writes its own files, so it does not overwrite the others' numbers
     stem = "bench_speed" if a.parts == PARTS else "bench_speed_" + a.parts.replace(",", "_")
     stem += "_fast" if a.fast else ""
+    stem += "" if a.centring == "auto" else "_" + a.centring.replace("-", "")
+    stem += "" if not a.curves else "_n" + a.curves.replace(",", "_")
     md[2] = f"`python benchmarks/bench_speed.py{'' if a.parts == PARTS else ' --parts ' + a.parts}"
-    md[2] += " --fast`" if a.fast else "`"
+    md[2] += " --fast" if a.fast else ""
+    md[2] += f" --centring {a.centring}" if a.centring != "auto" else ""
+    md[2] += f" --curves {a.curves}`" if a.curves else "`"
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float))
     (RESULTS / f"{stem}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))

@@ -118,11 +118,12 @@ def m4(x, E, A, alpha, q, gamma):  # noqa: ANN001, ANN201, N803
 
 
 def m4_x0(x, E, D, x0, alpha, gamma):  # noqa: ANN001, ANN201, N803
-    """M4 as parameterised up to version 0.1 (``D``, ``x0``); kept so that old fits load."""
+    """M4 as parameterised before the tail form (``D``, ``x0``); kept so that old fits load."""
     return _m4_level(x, E, D, alpha * jnp.log(x0), alpha, gamma)
 
 
-#: Earlier versions' form of ``m4``: the law a fit recorded is found by its hash.
+#: The earlier form of ``m4`` (up to commit 31a3520): a saved fit that recorded its parameter
+#: names (E, D, x0, alpha, gamma) is loaded with it (:func:`bayes_scaling.laws.resolve_law`).
 M4_V0 = law(
     inputs=("x",),
     priors={
@@ -136,4 +137,5 @@ M4_V0 = law(
     },
     spread={"E": 1.0, "D": 1.0, "x0": 1.0, "alpha": 0.7, "gamma": 0.7},
     name="m4",
+    formula="L = E + D u,  u (1-u)^-gamma = (x/x0)^-alpha  (Alabdulmohsin et al. 2022, M4)",
 )(m4_x0)
