@@ -48,8 +48,8 @@ def curve_table(fit: Any, prob: float = 0.9) -> pd.DataFrame:
 def _level_u(fit: Any, p: str, j: int, seed: int) -> np.ndarray:
     """Sampling-scale value of parameter ``p`` at each level of factor ``j``: ``(draws, levels)``.
 
-    The population mean plus the level's effect; effects integrated out of the model are drawn
-    from their conditional distribution given the fitted curves.
+    The population mean plus the level's effect: the sampled effects of a non-centred fit, or,
+    where the model integrated them out, draws from their conditional given the fitted curves.
     """
     import jax
 
@@ -63,9 +63,15 @@ def _level_u(fit: Any, p: str, j: int, seed: int) -> np.ndarray:
         return np.repeat(mu[:, None], n, axis=1)
     levels = np.asarray(_arviz_levels(fit))
     js, u_matrix = effect_design(st, jnp.asarray(levels))
-    u_fit = fit.draws(f"u_{p}")
     sds = {k: fit.draws(f"sd_{p}_{f}") for k, f in enumerate(st.factors)}
     s0 = fit.draws(f"sd_{p}_curve") if st.curve_term else sds[st.identifying]
+    if not st.curve_centered:  # the sampled standardised effects, as predict uses them
+        if j in js:
+            return mu[:, None] + sds[j][:, None] * fit.draws(f"e_{p}_{st.factors[j]}")
+        out = np.empty((mu.size, n))
+        out[:, levels[:, j]] = mu[:, None] + s0[:, None] * fit.draws(f"z_{p}")
+        return out
+    u_fit = fit.draws(f"u_{p}")
     n_eff = sum(st.n_levels[k] for k in js)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((mu.size, n_eff))
