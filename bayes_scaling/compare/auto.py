@@ -25,8 +25,12 @@ __all__ = ["fit_auto", "auto_note", "RETRY_TARGET_ACCEPT", "SET_ASIDE_RHAT",
 
 #: Target acceptance of the second attempt at a candidate with divergent transitions.
 RETRY_TARGET_ACCEPT = 0.97
-#: A candidate whose chains disagree more than this (after any retry) is set aside.
-SET_ASIDE_RHAT = 1.05
+#: A candidate whose chains disagree more than this (after any retry) is set aside. Not 1.05:
+#: with 2 chains of 300 draws a law that mixes adequately lands there by chance (M4 on the
+#: Revisiting BIG-bench curves, R-hat 1.05 at 2 x 300 x 300: set aside, the benchmark's median
+#: RMSLE rose from 0.0099 to 0.0123 and coverage fell 0.92 -> 0.87). R-hat above 1.01 is still
+#: reported by the checks, with advice.
+SET_ASIDE_RHAT = 1.1
 #: ... or with more than this fraction of its draws divergent.
 SET_ASIDE_DIVERGENT = 0.01
 #: Chains this far apart are not helped by smaller steps: set aside without a retry.

@@ -90,7 +90,7 @@ def test_nothing_is_set_aside_when_every_candidate_fails(monkeypatch):
 
 
 @pytest.mark.parametrize(("n_div", "rhat", "usable"), [
-    (0, 1.0, True), (40, 1.0, True), (41, 1.0, False), (0, 1.05, True), (0, 1.051, False),
+    (0, 1.0, True), (40, 1.0, True), (41, 1.0, False), (0, 1.1, True), (0, 1.101, False),
 ])
 def test_set_aside_thresholds(n_div, rhat, usable):
     assert (auto._failure(Diag(n_div, rhat)) is None) is usable
