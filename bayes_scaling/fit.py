@@ -415,7 +415,6 @@ def _init_centres(structure: Structure, cond: Conditioning) -> dict[str, float]:
             c -= shift
         out[f"mu_{plan.name}"] = c
         out[f"u_{plan.name}"] = c
-        out[f"z_{plan.name}"] = 0.0
     out["mu_log_sigma"] = float(np.log(0.003 if structure.residual == "ou" else 0.03))
     out["u_log_sigma"] = out["mu_log_sigma"]
     out["z_log_sigma"] = 0.0

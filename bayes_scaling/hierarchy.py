@@ -27,8 +27,7 @@ def effect_design(structure: Structure, levels: jnp.ndarray) -> tuple[list[int],
     spread, so that the curves' values have covariance ``s0^2 I + U U^T`` (``s0``: the spread
     of the term that identifies curves).
     """
-    ident = structure.identifying
-    js = [j for j, n in enumerate(structure.n_levels) if n > 1 and j != ident]
+    js = structure.effect_factors()
     onehots = [jax.nn.one_hot(levels[:, j], structure.n_levels[j]) for j in js]
 
     def u_matrix(sds: Mapping[int, jnp.ndarray]) -> jnp.ndarray:

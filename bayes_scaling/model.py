@@ -143,7 +143,7 @@ def _curve_u(
         with numpyro.plate("curve", c):
             z = numpyro.sample(f"z_{p}", dist.Normal(0.0, 1.0))
         e_fit = jnp.concatenate(es) if es else jnp.zeros(0)
-        r = (umat @ e_fit if es else 0.0) + s0 * z
+        r = umat @ e_fit + s0 * z  # umat is (curves, 0) when no factor has effects
         u_fit = mu + r
         if not structure.predict:
             with numpyro.plate("curve", c):

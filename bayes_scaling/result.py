@@ -24,7 +24,7 @@ from bayes_scaling.drift.distance import DistanceTable
 from bayes_scaling.laws import Law, LawError
 from bayes_scaling.laws.conditioning import Conditioning
 from bayes_scaling.priors import Prior
-from bayes_scaling.structure import ParamPlan, Structure, site_names
+from bayes_scaling.structure import ParamPlan, Structure, recorded_names, site_names
 
 __all__ = ["ScalingFit", "FORMAT_VERSION", "structure_meta", "structure_from_meta"]
 
@@ -231,9 +231,7 @@ class ScalingFit:
 
     def sampled_names(self) -> list[str]:
         """Names of the sampled (non-deterministic) posterior variables."""
-        sampled = set(site_names(self.structure)) - set(self.law.params) - {"sigma"}
-        if not self.structure.curve_centered:  # u_<param> is recorded, not sampled
-            sampled -= {f"u_{p}" for p in self.law.params}
+        sampled = set(site_names(self.structure)) - recorded_names(self.structure)
         names = _arviz.posterior_names(self.idata)
         return [v for v in names if v in sampled]
 

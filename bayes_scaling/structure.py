@@ -25,6 +25,7 @@ __all__ = [
     "ParamPlan",
     "Structure",
     "site_names",
+    "recorded_names",
     "default_priors",
     "param_transform",
     "prior_logp",
@@ -181,9 +182,26 @@ class Structure:
         """Number of new levels of factor ``j`` in a prediction."""
         return self.n_new_levels[j] if self.n_new_levels else 0
 
+    def effect_factors(self) -> list[int]:
+        """Positions of the factors with group effects beside the term that identifies curves.
+
+        Their effects are integrated out (centred curves) or sampled standardised
+        (non-centred); the identifying term is the curves' own residual.
+        """
+        ident = self.identifying
+        return [j for j, n in enumerate(self.n_levels) if n > 1 and j != ident]
+
     def hierarchical(self, plan: ParamPlan) -> bool:
         """Whether a parameter has group effects (several curves, partial pooling, not shared)."""
         return self.pooling == "partial" and not plan.shared and self.identifying is not None
+
+
+def recorded_names(structure: Structure) -> set[str]:
+    """Names among :func:`site_names` that are computed from others (deterministic sites)."""
+    out = {*structure.law.params, "sigma"}
+    if not structure.curve_centered:  # u_<param> is recorded, not sampled
+        out |= {f"u_{p}" for p in structure.law.params}
+    return out
 
 
 def site_names(structure: Structure) -> list[str]:
@@ -197,9 +215,7 @@ def site_names(structure: Structure) -> list[str]:
             if structure.curve_term:
                 out.append(f"sd_{p}_curve")
             if not structure.curve_centered:
-                ident = structure.identifying
-                out += [f"e_{p}_{f}" for j, f in enumerate(structure.factors)
-                        if structure.n_levels[j] > 1 and j != ident]
+                out += [f"e_{p}_{structure.factors[j]}" for j in structure.effect_factors()]
                 out.append(f"z_{p}")
             out.append(f"u_{p}")
         elif structure.pooling == "none" and not plan.shared:
