@@ -22,7 +22,7 @@ Three parts, each beside its least-squares peer in the same run:
 * **checkpoints**: interval width at the final loss from 10 vs 50 checkpoints of the same partial
   runs (the first half of each long schedule); independent residuals would shrink it ~sqrt(5).
 
-Writes ``benchmarks/results/bench_curves.{json,md}`` and per-target tables ``.csv``.
+Writes ``benchmarks/results/bench_curves[_fast].{json,md}`` and per-part tables ``.csv``.
 """
 
 from __future__ import annotations
@@ -230,14 +230,16 @@ def main() -> None:
     c, t = load()
     RESULTS.mkdir(parents=True, exist_ok=True)
     report: dict = {"sampler": sampler, "prob": PROB}
+    tag = "_fast" if a.fast else ""
+    cmd = f"python benchmarks/bench_curves.py --parts {a.parts}" + (" --fast" if a.fast else "")
     lines = ["# Learning curves (Misfitting checkpoints)", "",
-             "`python benchmarks/bench_curves.py`; 90% intervals; errors are |log(pred/actual)| "
+             f"`{cmd}`; sampler {sampler}; 90% intervals; errors are |log(pred/actual)| "
              "of the final loss.", ""]
     for part in a.parts.split(","):
         t0 = time.time()
         table = {"early": part_early, "transfer": part_transfer,
                  "checkpoints": part_checkpoints}[part](c, t, sampler, a.fast)
-        table.to_csv(RESULTS / f"bench_curves_{part}.csv", index=False)
+        table.to_csv(RESULTS / f"bench_curves_{part}{tag}.csv", index=False)
         report[part] = {"seconds": time.time() - t0}
         lines.append(f"## {part}")
         lines.append("")
@@ -260,8 +262,8 @@ def main() -> None:
             lines.append("```\n" + body + "\n```")
         lines.append("")
         print("\n".join(lines[-3:]), flush=True)
-    (RESULTS / "bench_curves.json").write_text(json.dumps(report, indent=1))
-    (RESULTS / "bench_curves.md").write_text("\n".join(lines))
+    (RESULTS / f"bench_curves{tag}.json").write_text(json.dumps(report, indent=1))
+    (RESULTS / f"bench_curves{tag}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
