@@ -5,8 +5,9 @@
 * **Fit quality** (:func:`check_fit_quality`): does the law follow its own data? Leave-one-out
   predictive percentiles (LOO-PIT by Pareto-smoothed importance sampling), a residual trend at the
   largest scales (a law that already bends away from its data at the top will be wrong beyond
-  it), the size of the misfit against the noise, points the law cannot reach, and break points or
-  transition scales fitted outside the data.
+  it), the size of the misfit against the noise, points the law cannot reach, Student-t noise
+  with tails so heavy that every interval is very wide, and break points or transition scales
+  fitted outside the data.
 * **The law at the data** (:func:`check_law_at_data`): before sampling, the law must be finite,
   positive and differentiable at the data for typical parameter values.
 """
@@ -435,6 +436,7 @@ def check_fit_quality(fit: Any, prob: float = 0.95) -> FitChecks:
             f"law (z = {trend_z:+.1f}): the curve bends away from this form already inside the "
             "data, so extrapolation will be biased; compare forms (bayes-scaling compare-laws)"
         )
+    problems += _heavy_tails(fit)
     problems += _parameters_outside_data(fit)
     flag = np.where(outside, "improbable", np.where(k > 0.7, "influential", ""))
     flag = np.where(unreachable & ~robust, "unreachable", flag)
@@ -488,6 +490,29 @@ def _serial_correlation(fit: Any, train: pd.DataFrame, resid: np.ndarray,
         den += float(np.sum(r * r))
         pairs += rows.size - 1
     return (num / den if den > 0 else 0.0), pairs
+
+
+#: Student-t degrees of freedom below which the noise's tails are reported (infinite variance).
+NU_HEAVY = 2.0
+
+
+def _heavy_tails(fit: Any) -> list[str]:
+    """A Student-t noise whose tails are so heavy that every predictive interval is very wide."""
+    from scipy.stats import t as student_t
+
+    if fit.structure.likelihood != "student_t":
+        return []
+    nu = float(np.median(fit.draws("nu")))
+    if not nu < NU_HEAVY:
+        return []
+    half = float(student_t.ppf(0.95, nu))
+    no_mean = "the predictive distribution has no mean and " if nu <= 1 else ""
+    return [
+        f"the Student-t noise has nu = {nu:.2g} (posterior median): with tails this heavy "
+        f"{no_mean}every 90% predictive interval reaches {half:.0f} noise scales on each side; "
+        "a few extreme rows (diverged runs?) set the tails of every prediction. Drop or flag "
+        "rows that are not the law's business, or fit with likelihood='huber'"
+    ]
 
 
 def _parameters_outside_data(fit: Any) -> list[str]:

@@ -1,5 +1,7 @@
 """Parameter recovery and calibration on simulated hierarchical data with known truth."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,6 +168,27 @@ def test_student_t_resists_a_diverged_run():
     a_h = float(np.median(huber.draws("alpha")))
     assert abs(a_t - 0.3) < 0.02 < abs(a_n - 0.3)
     assert abs(a_h - 0.3) < abs(a_n - 0.3)
+
+
+def test_student_t_tails_too_heavy_for_useful_intervals_are_reported():
+    """A sweep with many diverged runs drives nu below 1: the check says what that does to every
+    interval, and predicting does not leak numpy's overflow message; clean data stay quiet."""
+    rng = np.random.default_rng(1)
+    x = np.geomspace(1e6, 1e9, 24)
+    clean = 5.0 * (x / 1e7) ** -0.3 * np.exp(0.01 * rng.standard_normal(24))
+    wild = clean.copy()
+    wild[::4] *= rng.uniform(3.0, 30.0, 6)  # a quarter of the runs diverged
+    kw = dict(chains=1, warmup=300, draws=300, seed=0, warn=False)
+    spec = ScalingLaw("power", likelihood="student_t", discrepancy="none")
+    heavy = spec.fit(pd.DataFrame({"x": x, "y": wild}), x="x", y="y", **kw)
+    assert float(np.median(heavy.draws("nu"))) < 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = heavy.check(warn=False)
+        heavy.predict(pd.DataFrame({"x": [1e10]}))
+    assert any("Student-t noise has nu" in p and "no mean" in p for p in report.fit.problems)
+    calm = spec.fit(pd.DataFrame({"x": x, "y": clean}), x="x", y="y", **kw)
+    assert not any("Student-t" in p for p in calm.check(warn=False).fit.problems)
 
 
 @pytest.mark.parametrize(
