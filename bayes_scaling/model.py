@@ -37,7 +37,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-from bayes_scaling.distributions import Huber, huber_standard_jax
+from bayes_scaling.distributions import Contaminated, Huber, huber_standard_jax
 from bayes_scaling.hierarchy import conditional_effects, effect_design, marginal_logpdf
 from bayes_scaling.structure import (
     LIKELIHOODS,
@@ -297,6 +297,10 @@ def obs_distribution(structure: Structure, loc: jnp.ndarray, scale: jnp.ndarray)
         return dist.StudentT(nu, loc, scale)
     if structure.likelihood == "huber":
         return Huber(loc, scale, structure.huber_delta)
+    if structure.likelihood == "contaminated":
+        share = numpyro.sample("outlier_share", structure.priors["outlier_share"].to_numpyro())
+        extra = numpyro.sample("outlier_scale", structure.priors["outlier_scale"].to_numpyro())
+        return Contaminated(loc, scale, share, extra)
     return dist.Normal(loc, scale)
 
 
@@ -419,4 +423,8 @@ def scaling_model(
     log_mu = numpyro.deterministic("log_mu", mean + drift)
     nu = obs_dist.df if structure.likelihood == "student_t" else None
     eps = _standard_noise(structure, jax.random.fold_in(key, 2), pred["row_hash"], nu)
+    if structure.likelihood == "contaminated":  # a row is outlying with the fitted share
+        k3 = jax.random.fold_in(key, 3)
+        u = jax.vmap(lambda h: jax.random.uniform(jax.random.fold_in(k3, h)))(pred["row_hash"])
+        scale = jnp.where(u < obs_dist.share, obs_dist.wide, scale)
     numpyro.deterministic("log_y", log_mu + scale * eps)

@@ -34,6 +34,7 @@ _FAMILIES: dict[str, tuple[type, tuple[str, ...]]] = {
     "Exponential": (dist.Exponential, ("rate",)),
     "Uniform": (dist.Uniform, ("low", "high")),
     "TruncatedNormal": (dist.TruncatedNormal, ("loc", "scale", "low", "high")),
+    "Beta": (dist.Beta, ("concentration1", "concentration0")),
 }
 
 

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 POOLINGS = ("partial", "none", "complete")
-LIKELIHOODS = ("normal", "student_t", "huber")
+LIKELIHOODS = ("normal", "student_t", "huber", "contaminated")
 #: Names that cannot be grouping columns: they name model dimensions.
 RESERVED_DIMS = frozenset({"curve", "point", "chain", "draw", "input", "factor", "param"})
 
@@ -50,6 +50,12 @@ SIGMA_SD_PRIOR = Prior(
     "Gamma", concentration=2.0, rate=4.0, note="spread of log noise scales, mean 0.5"
 )
 NU_PRIOR = Prior("Gamma", concentration=2.0, rate=0.1, note="Juarez & Steel 2010")
+#: Contaminated normal (Tukey 1960; Box & Tiao 1968): the share of rows from a broad component.
+OUTLIER_SHARE_PRIOR = Prior("Beta", concentration1=1.0, concentration0=19.0,
+                            note="share of outlying rows (diverged or failed runs), mean 5%")
+#: Scale of the broad component beyond the noise, log units: a factor ~1.5-4 off the law.
+OUTLIER_SCALE_PRIOR = Prior("LogNormal", loc=float(np.log(0.5)), scale=1.0,
+                            note="outlying rows' extra log-scale spread, median 0.5")
 
 #: Points per noise group from which each group's noise scale is sampled directly (centred).
 NOISE_CENTRED_POINTS = 25
@@ -226,6 +232,8 @@ def site_names(structure: Structure) -> list[str]:
         out += ["sd_log_sigma", "u_log_sigma" if structure.noise_centered else "z_log_sigma"]
     if structure.likelihood == "student_t":
         out.append("nu")
+    if structure.likelihood == "contaminated":
+        out += ["outlier_share", "outlier_scale"]
     if structure.residual == "ou":
         out += ["ou_scale", "ou_length"]
     return out
@@ -235,7 +243,8 @@ def default_priors(law: Law, structure_like: Mapping[str, Any]) -> dict[str, Pri
     """Default priors by overridable name.
 
     Names: ``<param>`` (population mean), ``<param>_sd_<factor>`` and ``<param>_sd_curve``
-    (spread of effects), ``log_sigma`` / ``log_sigma_sd`` (noise), ``nu`` (Student-t).
+    (spread of effects), ``log_sigma`` / ``log_sigma_sd`` (noise), ``nu`` (Student-t),
+    ``outlier_share`` and ``outlier_scale`` (contaminated normal).
     ``structure_like`` gives ``pooling``, ``factors``, ``curve_term``, ``noise``, ``likelihood``.
     """
     s = structure_like
@@ -252,6 +261,9 @@ def default_priors(law: Law, structure_like: Mapping[str, Any]) -> dict[str, Pri
         out["log_sigma_sd"] = SIGMA_SD_PRIOR
     if s["likelihood"] == "student_t":
         out["nu"] = NU_PRIOR
+    if s["likelihood"] == "contaminated":
+        out["outlier_share"] = OUTLIER_SHARE_PRIOR
+        out["outlier_scale"] = OUTLIER_SCALE_PRIOR
     if s.get("residual") == "ou":
         from bayes_scaling.residuals import OU_PRIORS
 

@@ -18,7 +18,8 @@ family (dense vs MoE). Side by side, in the same run:
   lr* of each training cell, extrapolated to the held-out cells, beside the measured best run
   there and the ``lr_batch`` loss at the tuned optimum.
 
-Writes ``benchmarks/results/bench_lr.{json,md}`` and ``bench_lr_cells.csv``.
+Writes ``benchmarks/results/bench_lr[_<likelihood>][_fast].{json,md}`` and
+``bench_lr_cells[...].csv``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def chinchilla_ls(cells: pd.DataFrame) -> callable:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fast", action="store_true", help="short chains (smoke test)")
+    ap.add_argument("--likelihood", default=None,
+                    help="observation noise (default: the law's own, see bs.laws.BUILTIN)")
     a = ap.parse_args()
     import bayes_scaling as bs
 
@@ -96,7 +99,7 @@ def main() -> None:
     held = split(runs)
     train, test = runs[~held], runs[held]
     t0 = time.time()
-    fit = bs.ScalingLaw("lr_batch", likelihood="student_t").fit(
+    fit = bs.ScalingLaw("lr_batch", likelihood=a.likelihood).fit(
         train, x=X, y="loss", groups="family", seed=0, **sampler)
     wall = time.time() - t0
     rep = fit.check(warn=False)
@@ -151,7 +154,8 @@ def main() -> None:
     metz["naive_fixed_lr_law"] = naive(metz["N"].to_numpy(), metz["D"].to_numpy())
 
     summary = {
-        "sampler": sampler, "fit_seconds": wall, "sampler_line": rep.sampler.line(),
+        "likelihood": fit.structure.likelihood, "sampler": sampler, "fit_seconds": wall,
+        "sampler_line": rep.sampler.line(),
         "min_ess_bulk": ess, "ess_per_second": ess / wall if np.isfinite(ess) else None,
         "train_runs": int(len(train)), "train_diverged": int(train["diverged"].sum()),
         "held_out_cells": int(len(table)), "held_out_runs": int(len(ok)),
@@ -166,12 +170,16 @@ def main() -> None:
             metz["loss_opt_median"] / metz["best_loss"])))),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    table.to_csv(RESULTS / "bench_lr_cells.csv", index=False)
-    (RESULTS / "bench_lr.json").write_text(json.dumps({"summary": summary, "cells": rows,
+    tag = (f"_{a.likelihood}" if a.likelihood else "") + ("_fast" if a.fast else "")
+    cmd = "python benchmarks/bench_lr.py" + (f" --likelihood {a.likelihood}" if a.likelihood
+                                             else "") + (" --fast" if a.fast else "")
+    table.to_csv(RESULTS / f"bench_lr_cells{tag}.csv", index=False)
+    (RESULTS / f"bench_lr{tag}.json").write_text(json.dumps({"summary": summary, "cells": rows,
                                                         "metz": metz.to_dict("records")},
                                                        indent=1, default=float))
     md = ["# lr_batch on the Step Law sweep (largest 3 cells per family held out)", "",
-          f"`python benchmarks/bench_lr.py`; sampler {sampler}; fit {wall:.0f} s on "
+          f"`{cmd}`; likelihood {fit.structure.likelihood}; sampler {sampler}; "
+          f"fit {wall:.0f} s on "
           f"{len(train)} runs ({summary['train_diverged']} diverged, kept); "
           f"{rep.sampler.line()}", "",
           f"- grid-best lr inside the 90% lr_opt interval: {summary['lr_opt_covered_cells']}"
@@ -188,7 +196,7 @@ def main() -> None:
           f"median |log error| against the measured best run: naive fixed-lr law "
           f"{summary['metz_naive_abs_log_error_vs_best']:.4f}, lr_batch at the tuned optimum "
           f"{summary['metz_tuned_abs_log_error_vs_best']:.4f}"]
-    (RESULTS / "bench_lr.md").write_text("\n".join(md) + "\n")
+    (RESULTS / f"bench_lr{tag}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
 

@@ -55,7 +55,7 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     b.add_argument("--cutoff-col", default=None, help="column the cutoff applies to (first --x)")
     b.add_argument("--split", default=None, help="boolean column: true = train (official split)")
     b.add_argument("--law", default="auto", help="law to test (default auto)")
-    b.add_argument("--likelihood", default=None, help="normal|student_t|huber")
+    b.add_argument("--likelihood", default=None, help="normal|student_t|huber|contaminated")
     b.add_argument("--min-points", type=int, default=None, help="fewest rows per curve")
     b.add_argument("--discrepancy", default="prior", choices=["prior", "none"],
                    help="extrapolation drift of the Bayesian model (default prior)")

@@ -30,7 +30,8 @@ _LAW_HELP = (
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", default="partial", help="partial|none|complete")
     p.add_argument("--likelihood", default=None,
-                   help="normal|student_t|huber (default normal; student_t for lr_batch)")
+                   help="normal|student_t|huber|contaminated (default normal; student_t for "
+                        "lr_batch)")
     p.add_argument("--noise", default="curve", help="curve|shared|<group column>")
     p.add_argument("--prior", action="append", default=[],
                    help='override a prior: NAME=\'{"dist":"LogNormal","loc":0,"scale":1}\'')
