@@ -120,10 +120,8 @@ class ScalingLaw:
         Share strength between curves (``partial``), fit each curve alone (``none``) or fit one
         curve to all rows (``complete``).
     likelihood : {"normal", "student_t", "huber", "contaminated"}, optional
-        Noise of ``log y``; Student-t, Huber and the contaminated normal (a share of rows from a
-        broad component, :class:`~bayes_scaling.distributions.Contaminated`) resist diverged or
-        mis-tuned runs. Default:
-        normal (Student-t for ``lr_batch``, whose sweeps contain diverged runs).
+        Noise of ``log y``; Student-t, Huber and ``contaminated`` (a share of rows from a broad
+        component) resist diverged runs. Default: normal (Student-t for ``lr_batch``).
     noise : str
         ``"curve"`` (a scale per curve, partially pooled), ``"shared"`` or a grouping column.
     priors : mapping, optional
