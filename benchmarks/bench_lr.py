@@ -90,6 +90,8 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="short chains (smoke test)")
     ap.add_argument("--likelihood", default=None,
                     help="observation noise (default: the law's own, see bs.laws.BUILTIN)")
+    ap.add_argument("--nu-low", type=float, default=None,
+                    help="Student-t: bound nu below (prior TruncatedNormal(4, 5, low=NU_LOW))")
     a = ap.parse_args()
     import bayes_scaling as bs
 
@@ -99,7 +101,9 @@ def main() -> None:
     held = split(runs)
     train, test = runs[~held], runs[held]
     t0 = time.time()
-    fit = bs.ScalingLaw("lr_batch", likelihood=a.likelihood).fit(
+    priors = None if a.nu_low is None else {
+        "nu": bs.Prior("TruncatedNormal", loc=4.0, scale=5.0, low=a.nu_low)}
+    fit = bs.ScalingLaw("lr_batch", likelihood=a.likelihood, priors=priors).fit(
         train, x=X, y="loss", groups="family", seed=0, **sampler)
     wall = time.time() - t0
     rep = fit.check(warn=False)
@@ -170,9 +174,11 @@ def main() -> None:
             metz["loss_opt_median"] / metz["best_loss"])))),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    tag = (f"_{a.likelihood}" if a.likelihood else "") + ("_fast" if a.fast else "")
-    cmd = "python benchmarks/bench_lr.py" + (f" --likelihood {a.likelihood}" if a.likelihood
-                                             else "") + (" --fast" if a.fast else "")
+    opts = [(f"--likelihood {a.likelihood}", f"_{a.likelihood}") if a.likelihood else None,
+            (f"--nu-low {a.nu_low:g}", f"_nu{a.nu_low:g}") if a.nu_low is not None else None,
+            ("--fast", "_fast") if a.fast else None]
+    tag = "".join(t for o in opts if o for t in o[1:])
+    cmd = " ".join(["python benchmarks/bench_lr.py", *(o[0] for o in opts if o)])
     table.to_csv(RESULTS / f"bench_lr_cells{tag}.csv", index=False)
     (RESULTS / f"bench_lr{tag}.json").write_text(json.dumps({"summary": summary, "cells": rows,
                                                         "metz": metz.to_dict("records")},

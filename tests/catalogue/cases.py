@@ -254,6 +254,14 @@ CLI_CASES: list[CliCase] = [
         "likelihood must be one of",
     ),
     CliCase(
+        "fit-diverged-run-contaminated",
+        _fit("{d}/r.csv", "--likelihood", "contaminated", "--law", "power"),
+        0,
+        "wrote",
+        _runs(GOOD + "a,3e8,9.0\n"),
+        kind="handled",
+    ),
+    CliCase(
         "fit-chains-zero",
         _fit("{runs}") + ["--chains", "0"],
         2,
