@@ -97,10 +97,9 @@ def part_early(c: pd.DataFrame, t: pd.DataFrame, sampler: dict, fast: bool) -> p
     import bayes_scaling as bs
 
     sizes = t.groupby("model")["N"].first().sort_values()
-    if fast:
-        sizes = sizes.iloc[[2, 6]]
+    targets = sizes.iloc[[2, 6]] if fast else sizes
     rows = []
-    for model, n_params in sizes.items():
+    for model, n_params in targets.items():
         tg = t[t["model"] == model]
         partial = c[c["run_id"].isin(tg["run_id"]) & (c["frac_elapsed"] <= 0.3 + 1e-9)]
         # the complete target runs of the two next smaller sizes, each thinned to 12 checkpoints
