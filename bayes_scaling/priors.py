@@ -107,7 +107,7 @@ class Prior:
             if not math.isfinite(float(v)):
                 raise ValueError(f"prior {dist!r} argument {k!r} must be finite, got {v!r}")
             args[k] = float(v)
-        for k in ("scale", "rate", "concentration", "df"):
+        for k in ("scale", "rate", "concentration", "df", "concentration1", "concentration0"):
             if k in args and args[k] <= 0:
                 raise ValueError(f"prior {dist!r} argument {k!r} must be > 0, got {args[k]}")
         object.__setattr__(self, "dist", dist)

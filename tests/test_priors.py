@@ -25,6 +25,8 @@ def test_prior_coercions():
         (dict(dist="Normal", loc=0.0), "missing \\['scale'\\]"),
         (dict(dist="Normal", loc=0.0, scale=-1.0), "must be > 0"),
         (dict(dist="Normal", loc=float("nan"), scale=1.0), "must be finite"),
+        (dict(dist="Beta", concentration1=-1.0, concentration0=2.0),
+         "'concentration1' must be > 0"),
     ],
 )
 def test_bad_priors(kwargs, match):
