@@ -25,7 +25,12 @@ from bayes_scaling._version import __version__
 from bayes_scaling.data import RunData, as_columns, curve_label, validate_runs
 from bayes_scaling.distributions import HUBER_DELTA
 from bayes_scaling.drift.distance import distance_table
-from bayes_scaling.drift.prior import DriftPrior, drift_population, load_drift_prior
+from bayes_scaling.drift.prior import (
+    DriftPrior,
+    drift_population,
+    guess_scale_kind,
+    load_drift_prior,
+)
 from bayes_scaling.drift.update import in_study_evidence, updated_draws
 from bayes_scaling.inference import SamplerSettings, bucket, pad_rows, run_nuts
 from bayes_scaling.laws import AUTO, Law, get_law
@@ -143,6 +148,8 @@ class ScalingLaw:
         to the rows below 70% of their range and scored on the rows above, and the study's own
         drift is weighted by how well that went (:mod:`bayes_scaling.drift.update`; one extra
         fit). ``False`` draws the drift of a new study from the prior population unchanged.
+        Learning curves (``run=``) update the drift's spread only; its bend stays at 0
+        (:data:`~bayes_scaling.drift.update.SYSTEMATIC_NOTE`).
     scale_kind : {"params", "data", "compute", "steps"}, optional
         What the scale measures, to pick the drift population; guessed from the law's inputs,
         the column names and whether runs are given.
@@ -547,33 +554,10 @@ def sample_fit(
             if "evidence" not in cache:
                 cache["evidence"] = in_study_evidence(spec, law, run, settings)
             evidence, note = cache["evidence"]
-        tau, bias, update = updated_draws(choice.population, evidence, n_draws, settings["seed"])
+        tau, bias, update = updated_draws(choice.population, evidence, n_draws,
+                                          settings["seed"], systematic=run.run_col is None)
         fit = fit.with_drift(tau, bias, {**choice.info(), "update": {"note": note, **update}})
     return fit
-
-
-def guess_scale_kind(law: Law, run: RunData) -> str | None:
-    """What the scale measures, from runs, the law's inputs and the column names."""
-    if run.run_col is not None:
-        return "steps"
-    names = [s.lower() for s in law.scales] + [
-        run.x_cols[law.inputs.index(s)].lower() for s in law.scales
-    ]
-    if len(law.scales) >= 2:
-        return "compute"
-
-    def has(*words: str) -> bool:
-        return any(any(w == n or n.startswith(w) for w in words) for n in names)
-
-    if has("c", "compute", "flop", "gflop", "pflop"):
-        return "compute"
-    if has("step", "iter", "epoch", "checkpoint"):
-        return "steps"
-    if has("n", "param", "n_param", "size", "model_size", "width"):
-        return "params"
-    if has("d", "token", "data", "example", "seen", "sample", "image", "pair", "sentence"):
-        return "data"
-    return None
 
 
 def _dims(structure: Structure) -> dict[str, list[str]]:

@@ -86,7 +86,8 @@ def add(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's t
     s.add_argument("--out", default=None, help="write the parameter table to CSV or JSON")
 
     c = sub.add_parser("compare-laws",
-                       help="fit several laws to the same runs; per-curve weights by PSIS-LFO")
+                       help="fit several laws to the same runs; per-curve weights by PSIS-LFO "
+                       "(learning curves: by the in-study backtest)")
     _data_args(c)
     c.add_argument("--law", action="append", default=None,
                    help="a law to compare (repeat; default power, saturating, m4, broken)")
@@ -174,7 +175,9 @@ def cmd_summary(a: argparse.Namespace) -> None:
     main = getattr(fit, "main", fit)
     print(f"law: {main.law.name}: {main.law.formula}")
     if hasattr(fit, "components"):
-        print("per-curve law weights (PSIS-LFO):")
+        how = {"refit-lfo": "the in-study backtest's held-out rows, refitted"}.get(
+            fit.meta.get("method"), "PSIS-LFO")
+        print(f"per-curve law weights ({how}):")
         print_table(fit.table)
     disc = fit.discrepancy
     if disc is not None:

@@ -33,6 +33,7 @@ import pandas as pd
 from bayes_scaling._version import __version__
 
 __all__ = [
+    "guess_scale_kind",
     "DriftPrior",
     "DriftDraws",
     "Population",
@@ -131,6 +132,8 @@ class DriftDraws:
         if "ess" in up:
             note += (f" (tempered likelihood^{up.get('temper', '?')}; effective sample size of "
                      f"the weights {up['ess']:.0f} of {up.get('candidates', '?')} candidates)")
+        if "systematic" in up:
+            note += f"; {up['systematic']}"
         return note
 
 
@@ -364,3 +367,27 @@ def drift_population(prior: DriftPrior, law: Any, kind: str | None) -> _Choice:
     """The population a fit of ``law`` over a ``kind`` scale draws its drift from."""
     pop = prior.population(law_family(law), kind)
     return _Choice(pop, prior.source, prior.fingerprint()[:16])
+
+
+def guess_scale_kind(law: Any, run: Any) -> str | None:
+    """What the scale measures, from runs, the law's inputs and the column names."""
+    if run.run_col is not None:
+        return "steps"
+    names = [s.lower() for s in law.scales] + [
+        run.x_cols[law.inputs.index(s)].lower() for s in law.scales
+    ]
+    if len(law.scales) >= 2:
+        return "compute"
+
+    def has(*words: str) -> bool:
+        return any(any(w == n or n.startswith(w) for w in words) for n in names)
+
+    if has("c", "compute", "flop", "gflop", "pflop"):
+        return "compute"
+    if has("step", "iter", "epoch", "checkpoint"):
+        return "steps"
+    if has("n", "param", "n_param", "size", "model_size", "width"):
+        return "params"
+    if has("d", "token", "data", "example", "seen", "sample", "image", "pair", "sentence"):
+        return "data"
+    return None

@@ -55,6 +55,39 @@ def test_weights_shrink_to_the_global_choice():
     assert own[2, 0] > 0.6
 
 
+def test_learning_curves_weigh_laws_by_the_refitted_backtest(curves):
+    """Rows that are checkpoints (``run=``): pointwise densities are one-step-ahead forecasts of
+    the run residual, so laws are weighed by the in-study backtest (refitted below the cut, the
+    rows above predicted). The curves have a real floor (saturating truth, 2 decades of tokens):
+    the pure power law misses their later checkpoints by more than the saturating law and gets
+    less weight. The held-out rows reach 0.6 decades past the cut and the drift absorbs part of
+    the miss (the densities differ by ~0.5 nats per curve), but it loses on every scored curve,
+    and plain stacking (no Dirichlet(2) prior for these exact scores) gives it no weight."""
+    fit = compare_laws(curves, "tokens", "loss", "model", laws=["power", "saturating"],
+                       run="model", seed=0, warn=False, **FAST)
+    assert fit.meta["method"] == "refit-lfo"
+    assert fit.table["khat"].isna().all()
+    assert fit.global_weights[1] > 0.9
+    # every curve with rows above the cut has a score; per-curve weights follow them
+    t = fit.table.pivot(index="curve", columns="law", values="elpd_lfo").dropna()
+    assert len(t) >= 2 and (t["saturating"] > t["power"]).all()
+    # learning curves: the drift's spread is updated by the backtest, its bend is not learned
+    for law in fit.components.values():
+        disc = law.discrepancy
+        assert np.all(disc.bias == 0) and "updated by a backtest" in disc.summary()
+        assert "bend b fixed at 0 for learning curves" in disc.summary()
+
+
+def test_plain_stacking_drops_a_law_that_loses_everywhere():
+    """Dirichlet(2) (PSIS-LFO scores) keeps a law that loses on all 4 curves by 3 nats near
+    1 / (4 + 2); plain stacking (refitted scores of learning curves) sends it to 0."""
+    elpd = np.array([[0.0, 3.0]] * 4)
+    kept, _ = form_weights(elpd, concentration=2.0)
+    dropped, per = form_weights(elpd, concentration=1.0)
+    assert 0.05 < kept[0] < 0.25
+    assert dropped[0] < 1e-3 and np.all(per[:, 0] < 1e-3)
+
+
 def test_compare_laws_prefers_the_true_form(sim):
     """Curves with a real floor: the saturating law extrapolates their last third better than
     the pure power law, so it gets most of the weight."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import multivariate_normal
+from scipy.stats import multivariate_normal, norm
 
 from bayes_scaling import ScalingLaw
 from bayes_scaling.drift.prior import Population
@@ -49,6 +49,25 @@ def test_likelihood_is_the_normal_with_the_drift_direction_integrated_out():
     assert np.allclose(np.diff(ours), np.diff(ref), rtol=1e-8, atol=1e-8)
 
 
+def test_unit_score_is_the_farthest_row_with_the_drift_integrated_out():
+    """Per unit, the normal density of the error at its farthest held-out row with the drift's
+    variance at that distance added; the elpd is its log average over the population's draws."""
+    rng = np.random.default_rng(4)
+    unit, e, d, delta, draws = _units(rng, 2, 4, 0.05, 0.1)
+    ev = Evidence.from_points(unit, e, d, delta, draws)
+    assert ev.units.tolist() == [0, 1]
+    taus, biases = np.array([0.01, 0.2, 0.05]), np.array([0.0, 0.4, -0.3])
+    ours = ev.unit_logpdf(taus, biases)
+    assert ours.shape == (2, 3)
+    for u in (0, 1):
+        j = np.flatnonzero(unit == u)[-1]  # delta grows along each unit
+        ref = [norm(b * d[j], np.sqrt(np.var(draws[j]) + (t * delta[j]) ** 2)).logpdf(e[j])
+               for t, b in zip(taus, biases, strict=True)]
+        np.testing.assert_allclose(ours[u], ref, rtol=1e-8)
+    np.testing.assert_allclose(ev.unit_elpd(taus, biases),
+                               np.log(np.mean(np.exp(ours), axis=1)), rtol=1e-10)
+
+
 POP = Population("test", {
     "mu_log_tau": np.full(50, np.log(0.05)), "sd_log_tau": np.full(50, 1.0),
     "mu_bias": np.zeros(50), "sd_bias": np.full(50, 0.3), "nu": np.full(50, 30.0),
@@ -62,6 +81,7 @@ def test_update_moves_the_population_towards_the_study(tau_true, bias_true):
     tau0, bias0, _ = updated_draws(POP, None, 4000, seed=0)
     tau, bias, info = updated_draws(POP, ev, 4000, seed=0)
     assert info["units"] == 40 and info["points"] == 240
+    assert [u for u, _ in info["unit_elpd"]] == list(range(40))
     assert 10 < info["ess"] < 20000
     # the prior's median tau is 0.05 and its bend is centred at 0: the 40 units move both
     # clearly past a quarter of the way from the prior's median towards the truth (log scale for
@@ -73,6 +93,19 @@ def test_update_moves_the_population_towards_the_study(tau_true, bias_true):
         assert np.median(bias) - np.median(bias0) > 0.25 * bias_true
     # draws are distinct after resampling (jittered), not a handful of repeated values
     assert len(np.unique(tau)) > 1000
+
+
+def test_without_the_systematic_part_only_tau_is_updated():
+    """Learning curves keep b = 0: the evidence of a study that bends (b = 0.6) cannot move it,
+    so its errors raise tau instead (above the update that may explain them by b)."""
+    rng = np.random.default_rng(1)
+    ev = Evidence.from_points(*_units(rng, 40, 6, 0.01, 0.6))
+    tau_b, bias_b, _ = updated_draws(POP, ev, 4000, seed=0)
+    tau, bias, info = updated_draws(POP, ev, 4000, seed=0, systematic=False)
+    assert np.all(bias == 0) and "fixed at 0" in info["systematic"]
+    assert np.median(tau) > np.median(tau_b)
+    _, bias0, info0 = updated_draws(POP, None, 100, seed=0, systematic=False)
+    assert np.all(bias0 == 0) and "systematic" in info0
 
 
 def test_without_evidence_the_population_is_unchanged():
