@@ -175,7 +175,7 @@ def cmd_summary(a: argparse.Namespace) -> None:
     main = getattr(fit, "main", fit)
     print(f"law: {main.law.name}: {main.law.formula}")
     if hasattr(fit, "components"):
-        how = {"refit-lfo": "the in-study backtest's held-out rows, refitted"}.get(
+        how = {"refit-lfo": "refitted in-study backtest, farthest held-out row of each run"}.get(
             fit.meta.get("method"), "PSIS-LFO")
         print(f"per-curve law weights ({how}):")
         print_table(fit.table)
