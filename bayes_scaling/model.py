@@ -304,21 +304,32 @@ def obs_distribution(structure: Structure, loc: jnp.ndarray, scale: jnp.ndarray)
     return dist.Normal(loc, scale)
 
 
-def _standard_noise(
-    structure: Structure, key: jax.Array, hashes: jnp.ndarray, nu: jnp.ndarray | None
+def _row_noise(
+    structure: Structure, obs_dist: Any, scale: jnp.ndarray, key: jax.Array,
+    hashes: jnp.ndarray,
 ) -> jnp.ndarray:
-    """Standardised observation noise per row, keyed by the row's hash."""
+    """A draw of each row's observation noise on ``log y``, keyed by the row's hash.
+
+    Standardised noise of the likelihood's family (key ``fold_in(key, 2)``) times the row's
+    scale; under the contaminated normal a row takes the broad component's scale with the
+    fitted share (its own uniform, key ``fold_in(key, 3)``).
+    """
+    k_eps, k_out = jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
+    nu = obs_dist.df if structure.likelihood == "student_t" else 1.0
 
     def one(h: jnp.ndarray, df: jnp.ndarray) -> jnp.ndarray:
-        k = jax.random.fold_in(key, h)
+        k = jax.random.fold_in(k_eps, h)
         if structure.likelihood == "student_t":
             return jax.random.t(k, df)
         if structure.likelihood == "huber":
             return huber_standard_jax(k, (), structure.huber_delta)
         return jax.random.normal(k)
 
-    df = jnp.broadcast_to(jnp.asarray(1.0 if nu is None else nu), hashes.shape)
-    return jax.vmap(one)(hashes, df)
+    eps = jax.vmap(one)(hashes, jnp.broadcast_to(jnp.asarray(nu), hashes.shape))
+    if structure.likelihood == "contaminated":
+        u = jax.vmap(lambda h: jax.random.uniform(jax.random.fold_in(k_out, h)))(hashes)
+        scale = jnp.where(u < obs_dist.share, obs_dist.wide, scale)
+    return scale * eps
 
 
 def _run_residual(
@@ -421,10 +432,5 @@ def scaling_model(
     if ou is not None:
         drift = drift + _run_residual(structure, data, pred, refs, u, sigma, ou, key)
     log_mu = numpyro.deterministic("log_mu", mean + drift)
-    nu = obs_dist.df if structure.likelihood == "student_t" else None
-    eps = _standard_noise(structure, jax.random.fold_in(key, 2), pred["row_hash"], nu)
-    if structure.likelihood == "contaminated":  # a row is outlying with the fitted share
-        k3 = jax.random.fold_in(key, 3)
-        u = jax.vmap(lambda h: jax.random.uniform(jax.random.fold_in(k3, h)))(pred["row_hash"])
-        scale = jnp.where(u < obs_dist.share, obs_dist.wide, scale)
-    numpyro.deterministic("log_y", log_mu + scale * eps)
+    numpyro.deterministic("log_y", log_mu + _row_noise(structure, obs_dist, scale, key,
+                                                        pred["row_hash"]))

@@ -52,6 +52,8 @@ AUTO_LAWS: dict[int, tuple[str, ...]] = {1: ("power", "saturating", "m4"), 2: ("
 #: Weight of a curve's own evidence against the global weights (0: global only, 1: own only).
 SHRINK = 0.5
 METHODS = ("lfo", "loo")
+#: Dirichlet concentration of the stacking weights by how the laws were scored (:func:`_stacking`).
+CONCENTRATION = {"psis-lfo": 2.0, "refit-lfo": 1.0}
 _HOLDOUT = 1 / 3
 
 
@@ -121,7 +123,7 @@ def _logsumexp(a: np.ndarray) -> float:
     return float(m + np.log(np.sum(np.exp(a - m))))
 
 
-def _stacking(elpd: np.ndarray, concentration: float = 2.0) -> np.ndarray:
+def _stacking(elpd: np.ndarray, concentration: float = CONCENTRATION["psis-lfo"]) -> np.ndarray:
     """Stacking weights maximising sum_c log sum_k w_k exp(elpd[c, k]) + (a - 1) sum_k log w_k.
 
     Curves with all laws count; the second term is a Dirichlet(a) prior on the weights. For
@@ -155,8 +157,8 @@ def _stacking(elpd: np.ndarray, concentration: float = 2.0) -> np.ndarray:
     return w / w.sum()
 
 
-def form_weights(elpd: np.ndarray, shrink: float = SHRINK, concentration: float = 2.0
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def form_weights(elpd: np.ndarray, shrink: float = SHRINK,
+                 concentration: float = CONCENTRATION["psis-lfo"]) -> tuple[np.ndarray, np.ndarray]:
     """Global stacking weights and per-curve weights.
 
     See the module docstring, and :func:`_stacking` for ``concentration``.
@@ -383,7 +385,7 @@ def combine(fits: Mapping[str, Any], shrink: float = SHRINK) -> FormFit:
         if fits[k].curves != first.curves:
             raise ValueError(f"laws {names[0]!r} and {k!r} were fitted to different curves")
     method, elpd, khat = _elpd(fits)
-    w_glob, per = form_weights(elpd, shrink, 1.0 if method == "refit-lfo" else 2.0)
+    w_glob, per = form_weights(elpd, shrink, CONCENTRATION[method])
     meta = {"laws": names, "shrink": shrink, "method": method}
     return FormFit(dict(fits), per, w_glob, _table(fits, elpd, khat, per), shrink, meta)
 

@@ -165,9 +165,10 @@ class Evidence:
         the exact (refitted) leave-future-out score of the law on the unit, which
         :func:`~bayes_scaling.compare.forms.combine` weighs laws by for learning curves.
         """
+        from scipy.special import logsumexp
+
         lp = self.unit_logpdf(np.ravel(tau), np.ravel(bias))
-        m = lp.max(axis=1, keepdims=True)
-        return (m + np.log(np.mean(np.exp(lp - m), axis=1, keepdims=True)))[:, 0]
+        return logsumexp(lp, axis=1) - np.log(lp.shape[1])
 
 
 def backtest_points(fit: Any, test: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]:
