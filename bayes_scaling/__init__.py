@@ -11,6 +11,7 @@ Public API (explicit re-exports; the package is laid out by stage of the work)::
     load_drift_prior, DriftPrior            drift/     extrapolation drift learned across studies
     optimal_allocation, complete_compute    decisions/ compute-optimal N, D and loss
     tune                                    decisions/ learning rate and batch size at scale
+    optimum_misfit                          decisions/ swept cells' best lr vs the law's optimum
     prob_below, expected_gain, scale_for_target, check_runs, check_fitted   decisions/ risk
     prob_beats, saturation                  decisions/ learning curves: finish? saturated?
     compare_levels, crossover, factor_spread, compare_laws, pooling_payoff,
@@ -60,6 +61,7 @@ from bayes_scaling.decisions import (  # noqa: E402
     expected_gain,
     lr_penalty,
     optimal_allocation,
+    optimum_misfit,
     prob_beats,
     prob_below,
     saturation,
@@ -161,5 +163,6 @@ __all__ = [
     "simulate_saturating",
     "tune",
     "lr_penalty",
+    "optimum_misfit",
     "validate_runs",
 ]

@@ -9,7 +9,8 @@ absorbs the diverged runs) is fitted to every run of the other cells, hierarchic
 family (dense vs MoE). Side by side, in the same run:
 
 * **optimum**: each held-out cell's grid-best lr (and batch) against the 90% ``lr_opt``
-  (``batch_size_opt``) interval of :func:`bayes_scaling.tune`;
+  (``batch_size_opt``) interval of :func:`bayes_scaling.tune`, beside the law's optimum alone
+  (``lr_opt_law``, without the training cells' misfit);
 * **runs**: coverage of the held-out runs (diverged excluded) by 90% predictive intervals;
 * **surface**: R^2 of log loss over each held-out cell's lr x batch grid, beside a least-squares
   quadratic in (log lr, log batch, log D, log N) with interactions, fitted per family on the
@@ -134,6 +135,8 @@ def main() -> None:
             "best_lr": best["lr"], "lr_opt_median": t["lr_opt_median"],
             "lr_opt_lower": t["lr_opt_lower"], "lr_opt_upper": t["lr_opt_upper"],
             "lr_in_interval": bool(t["lr_opt_lower"] <= best["lr"] <= t["lr_opt_upper"]),
+            "lr_in_law_interval": bool(t["lr_opt_law_lower"] <= best["lr"]
+                                       <= t["lr_opt_law_upper"]),
             "best_batch": best["batch_size"], "batch_opt_median": t["batch_size_opt_median"],
             "batch_in_interval": bool(t["batch_size_opt_lower"] <= best["batch_size"]
                                       <= t["batch_size_opt_upper"]),
@@ -165,6 +168,8 @@ def main() -> None:
         "held_out_cells": int(len(table)), "held_out_runs": int(len(ok)),
         "lr_opt_covered_cells": int(table["lr_in_interval"].sum()),
         "batch_opt_covered_cells": int(table["batch_in_interval"].sum()),
+        "lr_opt_law_covered_cells": int(table["lr_in_law_interval"].sum()),
+        "optimum_misfit": tuned.attrs.get("optimum_misfit", ""),
         "run_coverage_90": float(covered.mean()),
         "r2_bayes_median": float(table["r2_bayes"].median()),
         "r2_quadratic_ls_median": float(table["r2_quadratic_ls"].median()),
@@ -189,7 +194,9 @@ def main() -> None:
           f"{len(train)} runs ({summary['train_diverged']} diverged, kept); "
           f"{rep.sampler.line()}", "",
           f"- grid-best lr inside the 90% lr_opt interval: {summary['lr_opt_covered_cells']}"
-          f"/{len(table)} cells; batch: {summary['batch_opt_covered_cells']}/{len(table)}",
+          f"/{len(table)} cells; batch: {summary['batch_opt_covered_cells']}/{len(table)} "
+          f"(the law's optimum alone, without the in-study misfit: "
+          f"{summary['lr_opt_law_covered_cells']}/{len(table)}; {summary['optimum_misfit']})",
           f"- held-out runs covered by 90% intervals: {summary['run_coverage_90']:.3f} "
           f"({len(ok)} runs)",
           f"- R^2 of log loss over each held-out lr x batch grid (median over cells): lr_batch "

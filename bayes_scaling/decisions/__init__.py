@@ -14,7 +14,7 @@ from bayes_scaling.decisions.risk import (
     prob_below,
     scale_for_target,
 )
-from bayes_scaling.decisions.tuning import lr_penalty, tune
+from bayes_scaling.decisions.tuning import lr_penalty, optimum_misfit, tune
 
 __all__ = [
     "OptimalAllocation",
@@ -29,4 +29,5 @@ __all__ = [
     "scale_for_target",
     "tune",
     "lr_penalty",
+    "optimum_misfit",
 ]

@@ -9,6 +9,18 @@ not only those with closed-form optima). Draws of the minimiser give the posteri
 beyond the data along (N, D), as every prediction does. With a planned ``lr`` (and
 ``batch_size``) in the request, the loss there and the excess over the optimum are reported too,
 and :func:`lr_penalty` gives the expected loss paid for a learning rate ``k`` times off.
+
+**Where a sweep's best run lies** (``lr_opt_*``, ``batch_size_opt_*``) is not the law's own
+minimiser alone: a quadratic-in-log valley fitted to a whole sweep puts its bottom where the bulk
+of the runs says, and the best run of a real sweep scatters around it (flat valleys, a grid that
+steps lr by 1.4-2x, a valley shape the law does not have). :func:`optimum_misfit` measures that
+in the fit's own data: for every swept cell of the training runs (one group and one value of
+each scale input, at least three swept values, best run not at the edge of the sweep), the log
+ratio of its best run's lr (batch) to the law's posterior-median optimum there. ``tune`` adds to
+every draw of the law's optimum one residual resampled from those cells plus kernel noise
+(Silverman's bandwidth), so the interval is a predictive interval for the best lr a sweep would
+find, bias included; ``lr_opt_law_*`` keep the law's minimiser alone. With fewer than
+:data:`MIN_CELLS` usable cells nothing is added and ``DataFrame.attrs["optimum_misfit"]`` says so.
 """
 
 from __future__ import annotations
@@ -29,11 +41,15 @@ from bayes_scaling.inference import _program
 from bayes_scaling.intervals import central_interval, check_probs
 from bayes_scaling.predict import parameter_draws
 
-__all__ = ["tune", "lr_penalty", "HYPER_INPUTS"]
+__all__ = ["tune", "lr_penalty", "optimum_misfit", "HYPER_INPUTS", "MIN_CELLS"]
 
 #: Input names tuned by :func:`tune`.
 HYPER_INPUTS = ("lr", "batch_size")
 _GRID = 33
+#: Fewest usable swept cells for :func:`optimum_misfit` to widen ``tune``'s optimum.
+MIN_CELLS = 3
+#: Posterior draws used to place the law's optimum in each training cell.
+_MISFIT_DRAWS = 400
 
 
 def _positions(fit: Any) -> tuple[int, int]:
@@ -124,10 +140,13 @@ def tune(
     Returns
     -------
     DataFrame
-        The requested rows plus ``lr_opt_median/_lower/_upper``,
-        ``batch_size_opt_median/_lower/_upper``, ``loss_opt_median/_lower/_upper`` (with the
-        drift), ``extrapolation_decades``; with planned values also ``loss_planned_*``,
-        ``excess_*`` and ``p_within`` = P(excess < tolerance).
+        The requested rows plus ``lr_opt_median/_lower/_upper`` and
+        ``batch_size_opt_median/_lower/_upper`` (where a sweep's best run would lie: the law's
+        optimum plus the in-study misfit of :func:`optimum_misfit`), ``lr_opt_law_*`` and
+        ``batch_size_opt_law_*`` (the law's minimiser alone), ``loss_opt_median/_lower/_upper``
+        (the law's minimum, with the drift), ``extrapolation_decades``; with planned values also
+        ``loss_planned_*``, ``excess_*`` and ``p_within`` = P(excess < tolerance).
+        ``attrs["optimum_misfit"]`` summarises the misfit used.
     """
     fit = getattr(fit, "main", fit)
     (prob,) = check_probs(prob)
@@ -135,30 +154,22 @@ def tune(
     frame = _request(fit, data)
     lr_col, bs_col = fit.x_cols[k_lr], fit.x_cols[k_bs]
     planned = lr_col in frame.columns and bs_col in frame.columns
-    probe = frame.copy()
-    ref = np.exp(fit.log_x_ref)
-    probe[lr_col] = ref[k_lr]
-    probe[bs_col] = ref[k_bs]
-    sites, info = parameter_draws(fit, probe, seed=seed)
-    theta = {p: sites[f"theta_{p}"] for p in fit.law.params}
-    x = np.column_stack([numeric_column(probe, c, "input") for c in fit.x_cols])
-    cond = fit.conditioning
-    off = jnp.asarray(cond.input_offset)
-    y_off = jnp.asarray(cond.log_y_ref if fit.structure.output_scaled else 0.0)
-    centre = jnp.asarray(np.log(ref[[k_lr, k_bs]]))
-    minimise = _minimiser(fit)
-    n_draws = next(iter(theta.values())).shape[0]
+    opt = _law_optima(fit, frame, seed)
+    misfit = optimum_misfit(fit, seed=seed)
+    rng = np.random.default_rng([seed, 1729])
+    n_draws = opt.n_draws
     rows = []
-    for i in range(len(frame)):
-        th = {p: jnp.asarray(v[:, i]) for p, v in theta.items()}
-        best, log_l = (np.asarray(a) for a in minimise(th, jnp.asarray(x[i]), centre, off, y_off))
-        lr_opt, bs_opt = np.exp(best[:, 0]), np.exp(best[:, 1])
-        x_opt = np.repeat(x[i][None], n_draws, axis=0)
-        x_opt[:, k_lr], x_opt[:, k_bs] = lr_opt, bs_opt
-        log_reached = _with_drift(fit, sites, th, info, i, x_opt, log_l)
-        row = {"extrapolation_decades": float(info["decades"][i])}
-        for name, v in (("lr_opt", lr_opt), ("batch_size_opt", bs_opt),
-                        ("loss_opt", np.exp(log_reached))):
+    for i, (best, log_l, th) in enumerate(opt):
+        lr_law, bs_law = np.exp(best[:, 0]), np.exp(best[:, 1])
+        x_opt = np.repeat(opt.x[i][None], n_draws, axis=0)
+        x_opt[:, k_lr], x_opt[:, k_bs] = lr_law, bs_law
+        log_reached = _with_drift(fit, opt.sites, th, opt.info, i, x_opt, log_l)
+        row = {"extrapolation_decades": float(opt.info["decades"][i])}
+        lr_sweep = lr_law * np.exp(_resample(misfit, "lr_residual", n_draws, rng))
+        bs_sweep = bs_law * np.exp(_resample(misfit, "batch_size_residual", n_draws, rng))
+        for name, v in (("lr_opt", lr_sweep), ("batch_size_opt", bs_sweep),
+                        ("loss_opt", np.exp(log_reached)), ("lr_opt_law", lr_law),
+                        ("batch_size_opt_law", bs_law)):
             lo, med, hi = central_interval(v, prob)
             row.update({f"{name}_median": med, f"{name}_lower": lo, f"{name}_upper": hi})
         if planned:
@@ -166,16 +177,126 @@ def tune(
             xp[:, k_lr] = float(numeric_column(frame.iloc[[i]], lr_col, "input")[0])
             xp[:, k_bs] = float(numeric_column(frame.iloc[[i]], bs_col, "input")[0])
             log_p = _evaluate(fit, {k: np.asarray(v) for k, v in th.items()}, xp)
-            planned_loss = np.exp(_with_drift(fit, sites, th, info, i, xp, log_p))
+            planned_loss = np.exp(_with_drift(fit, opt.sites, th, opt.info, i, xp, log_p))
             excess = planned_loss - np.exp(log_reached)
             for name, v in (("loss_planned", planned_loss), ("excess", excess)):
                 lo, med, hi = central_interval(v, prob)
                 row.update({f"{name}_median": med, f"{name}_lower": lo, f"{name}_upper": hi})
             row["p_within"] = float((excess < tolerance).mean())
         rows.append(row)
-    return pd.concat([frame.reset_index(drop=True), pd.DataFrame(rows)], axis=1).set_axis(
+    out = pd.concat([frame.reset_index(drop=True), pd.DataFrame(rows)], axis=1).set_axis(
         frame.index
     )
+    out.attrs["optimum_misfit"] = _misfit_note(misfit)
+    return out
+
+
+class _Optima:
+    """The law's minimiser over (lr, batch) for every posterior draw at each requested row."""
+
+    def __init__(self, fit: Any, frame: pd.DataFrame, seed: int, max_draws: int | None) -> None:
+        k_lr, k_bs = _positions(fit)
+        probe = frame.copy()
+        ref = np.exp(fit.log_x_ref)
+        probe[fit.x_cols[k_lr]] = ref[k_lr]
+        probe[fit.x_cols[k_bs]] = ref[k_bs]
+        sites, self.info = parameter_draws(fit, probe, seed=seed)
+        keep = slice(None)
+        n = next(iter(sites.values())).shape[0]
+        if max_draws is not None and n > max_draws:
+            keep = np.linspace(0, n - 1, max_draws).astype(int)
+        self.sites = {k: v[keep] for k, v in sites.items()}
+        self.theta = {p: self.sites[f"theta_{p}"] for p in fit.law.params}
+        self.x = np.column_stack([numeric_column(probe, c, "input") for c in fit.x_cols])
+        self.n_draws = next(iter(self.theta.values())).shape[0]
+        cond = fit.conditioning
+        self._args = (jnp.asarray(np.log(ref[[k_lr, k_bs]])), jnp.asarray(cond.input_offset),
+                      jnp.asarray(cond.log_y_ref if fit.structure.output_scaled else 0.0))
+        self._minimise = _minimiser(fit)
+
+    def __iter__(self) -> Any:
+        centre, off, y_off = self._args
+        for i in range(self.x.shape[0]):
+            th = {p: jnp.asarray(v[:, i]) for p, v in self.theta.items()}
+            best, log_l = (np.asarray(a) for a in self._minimise(
+                th, jnp.asarray(self.x[i]), centre, off, y_off))
+            yield best, log_l, th
+
+
+def _law_optima(fit: Any, frame: pd.DataFrame, seed: int,
+                max_draws: int | None = None) -> _Optima:
+    return _Optima(fit, frame, seed, max_draws)
+
+
+def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
+    """How far each swept training cell's best run lies from the law's optimum there.
+
+    A cell is one group and one value of each scale input (``N``, ``D``) of the training runs.
+    For each cell: its best run (lowest metric, diverged runs included: they are never best),
+    the law's posterior-median optimum there (from up to 400 draws), and the log ratios
+    ``lr_residual = ln(best lr / law lr_opt)`` and ``batch_size_residual``. A residual is kept
+    (``lr_used``, ``batch_size_used``) only when the cell swept at least three values of it and
+    its best run is not at the edge of the sweep (where the optimum may lie outside).
+
+    Parameters
+    ----------
+    fit : ScalingFit
+        A fit of a law with inputs ``lr`` and ``batch_size``.
+    seed : int
+        Seed of the posterior draws at the cells.
+
+    Returns
+    -------
+    DataFrame
+        One row per cell, in the order of first appearance in the training data.
+    """
+    fit = getattr(fit, "main", fit)
+    k_lr, k_bs = _positions(fit)
+    lr_col, bs_col = fit.x_cols[k_lr], fit.x_cols[k_bs]
+    runs = fit.training_data()
+    keys = [*fit.group_cols, *(c for c in fit.x_cols if c not in (lr_col, bs_col))]
+    cells = runs.groupby(keys, sort=False, dropna=False)
+    best = runs.loc[cells[fit.y_col].idxmin()].reset_index(drop=True)
+    table = best[keys].copy()
+    table["runs"] = cells.size().to_numpy()
+    table["best_" + lr_col] = best[lr_col].to_numpy()
+    table["best_" + bs_col] = best[bs_col].to_numpy()
+    opt = _law_optima(fit, table[keys], seed, _MISFIT_DRAWS)
+    law_opt = np.array([np.median(b, axis=0) for b, _, _ in opt])
+    for j, (col, name) in enumerate(((lr_col, "lr"), (bs_col, "batch_size"))):
+        swept = cells[col].agg(["nunique", "min", "max"]).reset_index(drop=True)
+        b = best[col].to_numpy(dtype=float)
+        table[f"{name}_opt_law"] = np.exp(law_opt[:, j])
+        table[f"{name}_residual"] = np.log(b) - law_opt[:, j]
+        table[f"{name}_used"] = ((swept["nunique"].to_numpy() >= 3)
+                                 & (b > swept["min"].to_numpy()) & (b < swept["max"].to_numpy()))
+    return table
+
+
+def _resample(misfit: pd.DataFrame, col: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Residuals resampled from the usable cells plus Gaussian kernel noise (zeros if too few)."""
+    r = misfit.loc[misfit[col.replace("_residual", "_used")], col].to_numpy(dtype=float)
+    if r.size < MIN_CELLS:
+        return np.zeros(n)
+    iqr = np.subtract(*np.percentile(r, [75, 25]))
+    spread = min(r.std(ddof=1), iqr / 1.349) if iqr > 0 else r.std(ddof=1)
+    h = 0.9 * spread * r.size ** -0.2
+    return rng.choice(r, n) + h * rng.standard_normal(n)
+
+
+def _misfit_note(misfit: pd.DataFrame) -> str:
+    parts = []
+    for name in ("lr", "batch_size"):
+        used = misfit[f"{name}_used"].to_numpy()
+        r = misfit.loc[used, f"{name}_residual"].to_numpy(dtype=float)
+        if r.size < MIN_CELLS:
+            parts.append(f"{name}: {r.size} usable swept cells (< {MIN_CELLS}), the law's "
+                         "optimum alone")
+        else:
+            parts.append(f"{name}: {r.size} of {len(used)} swept cells, best run at "
+                         f"{np.exp(np.median(r)):.2f}x the law's optimum (median), log-ratio "
+                         f"sd {r.std(ddof=1):.2f}")
+    return "; ".join(parts)
 
 
 def _with_drift(fit: Any, sites: dict, th: dict, info: dict, i: int, x: np.ndarray,
@@ -210,23 +331,10 @@ def lr_penalty(
     (prob,) = check_probs(prob)
     k_lr, k_bs = _positions(fit)
     frame = _request(fit, data)
-    probe = frame.copy()
-    ref = np.exp(fit.log_x_ref)
-    probe[fit.x_cols[k_lr]] = ref[k_lr]
-    probe[fit.x_cols[k_bs]] = ref[k_bs]
-    sites, _ = parameter_draws(fit, probe, seed=seed)
-    theta = {p: sites[f"theta_{p}"] for p in fit.law.params}
-    x = np.column_stack([numeric_column(probe, c, "input") for c in fit.x_cols])
-    cond = fit.conditioning
-    off = jnp.asarray(cond.input_offset)
-    y_off = jnp.asarray(cond.log_y_ref if fit.structure.output_scaled else 0.0)
-    minimise = _minimiser(fit)
+    opt = _law_optima(fit, frame, seed)
+    x = opt.x
     out = []
-    for i in range(len(frame)):
-        th = {p: jnp.asarray(v[:, i]) for p, v in theta.items()}
-        best, log_l = (np.asarray(a) for a in minimise(th, jnp.asarray(x[i]),
-                                                       jnp.asarray(np.log(ref[[k_lr, k_bs]])),
-                                                       off, y_off))
+    for i, (best, log_l, th) in enumerate(opt):
         for k in factors:
             if isinstance(k, bool) or not isinstance(k, int | float) or not k > 0:
                 raise ValueError(f"factors must be positive numbers, got {k!r}")
