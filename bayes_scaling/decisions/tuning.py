@@ -25,6 +25,7 @@ find, bias included; ``lr_opt_law_*`` keep the law's minimiser alone. With fewer
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from os import PathLike
 from typing import Any
@@ -50,6 +51,8 @@ _GRID = 33
 MIN_CELLS = 3
 #: Posterior draws used to place the law's optimum in each training cell.
 _MISFIT_DRAWS = 400
+#: optimum_misfit per fit and seed: one minimisation per training cell, not one per tune call.
+_MISFIT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _positions(fit: Any) -> tuple[int, int]:
@@ -154,7 +157,7 @@ def tune(
     frame = _request(fit, data)
     lr_col, bs_col = fit.x_cols[k_lr], fit.x_cols[k_bs]
     planned = lr_col in frame.columns and bs_col in frame.columns
-    opt = _law_optima(fit, frame, seed)
+    opt = _Optima(fit, frame, seed)
     misfit = optimum_misfit(fit, seed=seed)
     rng = np.random.default_rng([seed, 1729])
     n_draws = opt.n_draws
@@ -165,8 +168,8 @@ def tune(
         x_opt[:, k_lr], x_opt[:, k_bs] = lr_law, bs_law
         log_reached = _with_drift(fit, opt.sites, th, opt.info, i, x_opt, log_l)
         row = {"extrapolation_decades": float(opt.info["decades"][i])}
-        lr_sweep = lr_law * np.exp(_resample(misfit, "lr_residual", n_draws, rng))
-        bs_sweep = bs_law * np.exp(_resample(misfit, "batch_size_residual", n_draws, rng))
+        lr_sweep = lr_law * np.exp(_resample(misfit, "lr", n_draws, rng))
+        bs_sweep = bs_law * np.exp(_resample(misfit, "batch_size", n_draws, rng))
         for name, v in (("lr_opt", lr_sweep), ("batch_size_opt", bs_sweep),
                         ("loss_opt", np.exp(log_reached)), ("lr_opt_law", lr_law),
                         ("batch_size_opt_law", bs_law)):
@@ -194,7 +197,8 @@ def tune(
 class _Optima:
     """The law's minimiser over (lr, batch) for every posterior draw at each requested row."""
 
-    def __init__(self, fit: Any, frame: pd.DataFrame, seed: int, max_draws: int | None) -> None:
+    def __init__(self, fit: Any, frame: pd.DataFrame, seed: int,
+                 max_draws: int | None = None) -> None:
         k_lr, k_bs = _positions(fit)
         probe = frame.copy()
         ref = np.exp(fit.log_x_ref)
@@ -223,11 +227,6 @@ class _Optima:
             yield best, log_l, th
 
 
-def _law_optima(fit: Any, frame: pd.DataFrame, seed: int,
-                max_draws: int | None = None) -> _Optima:
-    return _Optima(fit, frame, seed, max_draws)
-
-
 def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
     """How far each swept training cell's best run lies from the law's optimum there.
 
@@ -251,6 +250,13 @@ def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
         One row per cell, in the order of first appearance in the training data.
     """
     fit = getattr(fit, "main", fit)
+    cached = _MISFIT.setdefault(fit, {})
+    if seed not in cached:
+        cached[seed] = _misfit_table(fit, seed)
+    return cached[seed].copy()
+
+
+def _misfit_table(fit: Any, seed: int) -> pd.DataFrame:
     k_lr, k_bs = _positions(fit)
     lr_col, bs_col = fit.x_cols[k_lr], fit.x_cols[k_bs]
     runs = fit.training_data()
@@ -261,7 +267,7 @@ def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
     table["runs"] = cells.size().to_numpy()
     table["best_" + lr_col] = best[lr_col].to_numpy()
     table["best_" + bs_col] = best[bs_col].to_numpy()
-    opt = _law_optima(fit, table[keys], seed, _MISFIT_DRAWS)
+    opt = _Optima(fit, table[keys], seed, _MISFIT_DRAWS)
     law_opt = np.array([np.median(b, axis=0) for b, _, _ in opt])
     for j, (col, name) in enumerate(((lr_col, "lr"), (bs_col, "batch_size"))):
         swept = cells[col].agg(["nunique", "min", "max"]).reset_index(drop=True)
@@ -273,9 +279,14 @@ def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
     return table
 
 
-def _resample(misfit: pd.DataFrame, col: str, n: int, rng: np.random.Generator) -> np.ndarray:
+def _usable(misfit: pd.DataFrame, name: str) -> np.ndarray:
+    """The usable cells' log residuals of ``name`` (``"lr"`` or ``"batch_size"``)."""
+    return misfit.loc[misfit[f"{name}_used"], f"{name}_residual"].to_numpy(dtype=float)
+
+
+def _resample(misfit: pd.DataFrame, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """Residuals resampled from the usable cells plus Gaussian kernel noise (zeros if too few)."""
-    r = misfit.loc[misfit[col.replace("_residual", "_used")], col].to_numpy(dtype=float)
+    r = _usable(misfit, name)
     if r.size < MIN_CELLS:
         return np.zeros(n)
     iqr = np.subtract(*np.percentile(r, [75, 25]))
@@ -287,13 +298,12 @@ def _resample(misfit: pd.DataFrame, col: str, n: int, rng: np.random.Generator) 
 def _misfit_note(misfit: pd.DataFrame) -> str:
     parts = []
     for name in ("lr", "batch_size"):
-        used = misfit[f"{name}_used"].to_numpy()
-        r = misfit.loc[used, f"{name}_residual"].to_numpy(dtype=float)
+        r = _usable(misfit, name)
         if r.size < MIN_CELLS:
             parts.append(f"{name}: {r.size} usable swept cells (< {MIN_CELLS}), the law's "
                          "optimum alone")
         else:
-            parts.append(f"{name}: {r.size} of {len(used)} swept cells, best run at "
+            parts.append(f"{name}: {r.size} of {len(misfit)} swept cells, best run at "
                          f"{np.exp(np.median(r)):.2f}x the law's optimum (median), log-ratio "
                          f"sd {r.std(ddof=1):.2f}")
     return "; ".join(parts)
@@ -331,7 +341,7 @@ def lr_penalty(
     (prob,) = check_probs(prob)
     k_lr, k_bs = _positions(fit)
     frame = _request(fit, data)
-    opt = _law_optima(fit, frame, seed)
+    opt = _Optima(fit, frame, seed)
     x = opt.x
     out = []
     for i, (best, log_l, th) in enumerate(opt):

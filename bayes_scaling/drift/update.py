@@ -211,10 +211,10 @@ def _log_draws(observed: np.ndarray, heavy: bool) -> np.ndarray:
 
     Draws beyond float64 (0 or inf) count as the most extreme.
     """
+    if not heavy:
+        return np.log(observed)
     with np.errstate(divide="ignore", over="ignore"):
         log_pred = np.log(observed)
-    if not heavy:
-        return log_pred
     finite = np.where(np.isfinite(log_pred), log_pred, np.nan)
     lo, hi = np.nanpercentile(finite, _CLIP, axis=0)
     return np.clip(log_pred, lo, hi)
