@@ -55,12 +55,12 @@ _MISFIT_DRAWS = 400
 _MISFIT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _positions(fit: Any) -> tuple[int, int]:
+def _positions(fit: Any, what: str = "tune") -> tuple[int, int]:
     law = fit.law
     missing = [h for h in HYPER_INPUTS if h not in law.inputs]
     if missing:
         raise ValueError(
-            f"tune needs a law with inputs {list(HYPER_INPUTS)} (e.g. lr_batch); law "
+            f"{what} needs a law with inputs {list(HYPER_INPUTS)} (e.g. lr_batch); law "
             f"{law.name!r} has inputs {list(law.inputs)}"
         )
     return law.inputs.index("lr"), law.inputs.index("batch_size")
@@ -250,6 +250,7 @@ def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
         One row per cell, in the order of first appearance in the training data.
     """
     fit = getattr(fit, "main", fit)
+    _positions(fit, "optimum_misfit")
     cached = _MISFIT.setdefault(fit, {})
     if seed not in cached:
         cached[seed] = _misfit_table(fit, seed)
@@ -257,7 +258,7 @@ def optimum_misfit(fit: Any, *, seed: int = 0) -> pd.DataFrame:
 
 
 def _misfit_table(fit: Any, seed: int) -> pd.DataFrame:
-    k_lr, k_bs = _positions(fit)
+    k_lr, k_bs = _positions(fit, "optimum_misfit")
     lr_col, bs_col = fit.x_cols[k_lr], fit.x_cols[k_bs]
     runs = fit.training_data()
     keys = [*fit.group_cols, *(c for c in fit.x_cols if c not in (lr_col, bs_col))]
@@ -339,7 +340,7 @@ def lr_penalty(
     """
     fit = getattr(fit, "main", fit)
     (prob,) = check_probs(prob)
-    k_lr, k_bs = _positions(fit)
+    k_lr, k_bs = _positions(fit, "lr_penalty")
     frame = _request(fit, data)
     opt = _Optima(fit, frame, seed)
     x = opt.x

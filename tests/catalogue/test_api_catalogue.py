@@ -125,6 +125,8 @@ API_CASES = [
             "compute budgets must be numbers"),
     ApiCase("tune-no-lr", lambda fit: bs.tune(fit, pd.DataFrame({"arch": ["a"], "N": [1e9]})),
             ValueError, "lr"),
+    ApiCase("optimum-misfit-no-lr", lambda fit: bs.optimum_misfit(fit), ValueError,
+            "optimum_misfit needs a law with inputs \\['lr', 'batch_size'\\]"),
     ApiCase("expected-gain-factor-zero", lambda fit: bs.expected_gain(
         fit, pd.DataFrame({"arch": ["a"], "N": [1e9]}), factor=0), ValueError,
         "factor must be > 0"),
