@@ -304,31 +304,73 @@ def obs_distribution(structure: Structure, loc: jnp.ndarray, scale: jnp.ndarray)
     return dist.Normal(loc, scale)
 
 
-def _row_noise(
-    structure: Structure, obs_dist: Any, scale: jnp.ndarray, key: jax.Array,
-    hashes: jnp.ndarray,
-) -> jnp.ndarray:
-    """A draw of each row's observation noise on ``log y``, keyed by the row's hash.
+def row_noise_streams(
+    structure: Structure, key: jax.Array, hashes: jnp.ndarray, n_draws: int
+) -> dict[str, jnp.ndarray]:
+    """Standard random draws behind prediction noise, ``{name: (draws, len(hashes))}``.
 
-    Standardised noise of the likelihood's family (key ``fold_in(key, 2)``) times the row's
-    scale; under the contaminated normal a row takes the broad component's scale with the
-    fitted share (its own uniform, key ``fold_in(key, 3)``).
+    One vector of ``n_draws`` values per hash from its own key, ``fold_in(key, hash)``, so the
+    draws of one hash do not depend on which others are requested, and one threefry call serves
+    a whole vector (not one key per row and draw). Prediction passes the hashes of its curves
+    (of its runs for learning curves): rows of one curve share their standard draw in each
+    posterior draw (common random numbers, like the drift direction), so every row keeps its
+    exact marginal distribution while a monotone law's quantiles stay monotone along the curve.
+    The model turns them into noise with each draw's parameters (:func:`_row_noise`,
+    :func:`_run_residual`): ``z`` standard noise of the family (normal, or the standard Huber
+    density); for Student-t two uniforms ``u``, ``v`` (Bailey's polar construction, exact and
+    free of rejection loops); for the contaminated normal a uniform ``u`` choosing the broad
+    component; with run residuals ``z_ou``.
     """
-    k_eps, k_out = jax.random.fold_in(key, 2), jax.random.fold_in(key, 3)
-    nu = obs_dist.df if structure.likelihood == "student_t" else 1.0
 
-    def one(h: jnp.ndarray, df: jnp.ndarray) -> jnp.ndarray:
-        k = jax.random.fold_in(k_eps, h)
-        if structure.likelihood == "student_t":
-            return jax.random.t(k, df)
-        if structure.likelihood == "huber":
-            return huber_standard_jax(k, (), structure.huber_delta)
-        return jax.random.normal(k)
+    def per_row(salt: str, draw: Any) -> jnp.ndarray:
+        k = jax.random.fold_in(key, _salt(salt))
+        return jax.vmap(lambda h: draw(jax.random.fold_in(k, h)), out_axes=1)(hashes)
 
-    eps = jax.vmap(one)(hashes, jnp.broadcast_to(jnp.asarray(nu), hashes.shape))
+    def normal(k: jax.Array) -> jnp.ndarray:
+        return jax.random.normal(k, (n_draws,))
+
+    def uniform(k: jax.Array) -> jnp.ndarray:  # in (0, 1]: safe under log
+        return 1.0 - jax.random.uniform(k, (n_draws,))
+
+    out = {}
+    if structure.likelihood == "student_t":
+        out["u"], out["v"] = per_row("noise/u", uniform), per_row("noise/v", uniform)
+    elif structure.likelihood == "huber":
+        out["z"] = per_row("noise/z", lambda k: huber_standard_jax(k, (n_draws,),
+                                                                  structure.huber_delta))
+    else:
+        out["z"] = per_row("noise/z", normal)
+        if structure.likelihood == "contaminated":
+            out["u"] = per_row("noise/u", uniform)
+    if structure.residual == "ou":
+        out["z_ou"] = per_row("noise/ou", normal)
+    return out
+
+
+def student_t_standard(u: jnp.ndarray, v: jnp.ndarray, df: jnp.ndarray) -> jnp.ndarray:
+    """Standard Student-t draws from two uniforms in (0, 1] (Bailey 1994, polar method).
+
+    With ``W = u`` and angle ``2 pi v`` uniform on the unit disc,
+    ``T = cos(2 pi v) sqrt(df (W^(-2/df) - 1))`` is exactly ``t_df``; ``df -> inf`` gives
+    Box-Muller's normal.
+    """
+    return jnp.cos(2 * jnp.pi * v) * jnp.sqrt(df * jnp.expm1(-2.0 / df * jnp.log(u)))
+
+
+def _row_noise(
+    structure: Structure, obs_dist: Any, scale: jnp.ndarray, noise: Mapping[str, jnp.ndarray]
+) -> jnp.ndarray:
+    """A draw of each row's observation noise on ``log y`` from its standard draws.
+
+    ``noise`` is one draw's slice of :func:`row_noise_streams`; under the contaminated normal
+    a row takes the broad component's scale with the fitted share.
+    """
+    if structure.likelihood == "student_t":
+        eps = student_t_standard(noise["u"], noise["v"], obs_dist.df)
+    else:
+        eps = noise["z"]
     if structure.likelihood == "contaminated":
-        u = jax.vmap(lambda h: jax.random.uniform(jax.random.fold_in(k_out, h)))(hashes)
-        scale = jnp.where(u < obs_dist.share, obs_dist.wide, scale)
+        scale = jnp.where(noise["u"] < obs_dist.share, obs_dist.wide, scale)
     return scale * eps
 
 
@@ -340,7 +382,6 @@ def _run_residual(
     u: Mapping[str, jnp.ndarray],
     sigma: jnp.ndarray,
     ou: tuple,
-    key: jax.Array,
 ) -> jnp.ndarray:
     """A draw of each prediction row's run residual, conditioned on its run's checkpoints."""
     from bayes_scaling.residuals import forecast, kalman
@@ -355,10 +396,7 @@ def _run_residual(
     resid = train["log_y"] - mean_tr
     _, a, p, s_last = kalman(resid, sigma[:c][train["curve_idx"]], train, *ou)
     m, sd = forecast(a, p, s_last, pred["row_run"], pred["s_rows"], *ou)
-    z = jax.vmap(lambda h: jax.random.normal(jax.random.fold_in(key, h)))(
-        pred["row_hash"] ^ jnp.uint32(_salt("ou"))
-    )
-    return m + sd * z
+    return m + sd * pred["row_noise"]["z_ou"]
 
 
 def scaling_model(
@@ -381,8 +419,9 @@ def scaling_model(
     log_y : array, optional
         Observed ``log y``; ``None`` to predict.
     pred : mapping, optional
-        Prediction block: ``row_hash``, ``curve_hash``, ``new_curve_hash``, ``level_hash``
-        (per factor), and the drift inputs (:func:`bayes_scaling.drift.apply.drift_terms`).
+        Prediction block: ``row_noise`` (this draw's slice of :func:`row_noise_streams`),
+        ``curve_hash``, ``new_curve_hash``, ``level_hash`` (per factor), and the drift inputs
+        (:func:`bayes_scaling.drift.apply.drift_log`).
     """
     refs = {name: data["log_x_ref"][k] for k, name in enumerate(structure.law.inputs)}
     refs["y"] = data["log_y_ref"]
@@ -430,7 +469,7 @@ def scaling_model(
         pred, mean, mean0, jax.random.fold_in(key, 1), bool(structure.extras.get("drift"))
     )
     if ou is not None:
-        drift = drift + _run_residual(structure, data, pred, refs, u, sigma, ou, key)
+        drift = drift + _run_residual(structure, data, pred, refs, u, sigma, ou)
     log_mu = numpyro.deterministic("log_mu", mean + drift)
-    numpyro.deterministic("log_y", log_mu + _row_noise(structure, obs_dist, scale, key,
-                                                        pred["row_hash"]))
+    numpyro.deterministic("log_y", log_mu + _row_noise(structure, obs_dist, scale,
+                                                        pred["row_noise"]))

@@ -12,12 +12,19 @@ Three quantities per row and draw:
 * ``expected``: the curve times the extrapolation drift beyond the data (the true curve);
 * ``observed``: a new run there (expected plus run-to-run noise) -- the honest interval.
 
-Random draws are keyed by the seed, the draw, and the labels and inputs of the row, so a row's
-prediction does not depend on which other rows are requested with it.
+Random draws are keyed by the seed, the draw, and the labels of the row's curve (run), so a
+row's prediction does not depend on which other rows are requested with it. The noise of a new
+run comes from one key per curve (a vector over the draws;
+:func:`bayes_scaling.model.row_noise_streams`): rows of one curve share its standard draw in
+each posterior draw, as they share the drift direction. Each row's distribution is exact, and a
+monotone law's median and interval stay monotone along the curve; joint statements about two
+rows of one curve treat their noise as fully correlated. :func:`predict` summarises a block of
+rows at a time, so its memory is bounded by the block.
 """
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 import weakref
 import zlib
@@ -38,7 +45,15 @@ from bayes_scaling.data import curve_label, group_labels, numeric_column, read_t
 from bayes_scaling.drift.distance import extrapolation_distance
 from bayes_scaling.inference import _program, bucket, check_seed, pad_rows
 from bayes_scaling.intervals import central_interval, check_probs, summarise
-from bayes_scaling.model import Structure, scaling_model
+from bayes_scaling.model import Structure, row_noise_streams, scaling_model
+from bayes_scaling.rows import (
+    KIND_COMBINATION,
+    KIND_FITTED,
+    KIND_NEW_LEVEL,
+    Rows,
+    curve_keys,
+    map_rows,
+)
 
 __all__ = [
     "PredictiveDraws",
@@ -57,15 +72,15 @@ __all__ = [
     "OUTPUT_COLUMNS",
 ]
 
-KIND_FITTED = "fitted curve"
-KIND_COMBINATION = "new combination"
-KIND_NEW_LEVEL = "new level"
 #: Columns :func:`predict` adds; a request that already has one of them is refused.
 OUTPUT_COLUMNS = (
     "curve", "kind", "extrapolation_decades", "mean", "median", "lower", "upper",
     "curve_mean", "curve_median", "curve_lower", "curve_upper", "mean_note",
 )
 _CHUNK = 2048
+_BLOCK_VALUES = 2**21  # draws x rows summarised at once by predict (16 MB per float64 array)
+_QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet_new_levels", default=False)
+_NOISE_STREAM = 0xFFFFFFFF  # fold-in of the noise streams' key (draw keys use 0..draws-1)
 
 
 @dataclass(frozen=True)
@@ -125,84 +140,7 @@ def _hash(text: str) -> int:
     return zlib.crc32(text.encode()) & 0x7FFFFFFF
 
 
-# ----------------------------------------------------------------------- row -> curve
-@dataclass(frozen=True)
-class _Rows:
-    keys: list[tuple[str, ...]]
-    curve_all: np.ndarray  # (rows,) index into fitted + new curves
-    curve_levels: np.ndarray  # (all curves, factors)
-    new_curves: list[tuple[str, ...]]
-    new_levels: list[list[str]]
-    kinds: list[str]
-
-
-def curve_keys(fit: Any, frame: pd.DataFrame) -> list[tuple[str, ...]]:
-    """Curve key (tuple of label texts) of every row of ``frame``."""
-    labels = []
-    for g in fit.group_cols:
-        lab, _ = group_labels(frame, g)
-        labels.append(lab)
-    return [tuple(str(lab[i]) for lab in labels) for i in range(len(frame))]
-
-
-def _map_rows(fit: Any, frame: pd.DataFrame, allow_new_levels: bool) -> _Rows:
-    keys = curve_keys(fit, frame)
-    st = fit.structure
-    if st.pooling == "complete":
-        n = len(keys)
-        return _Rows(keys, np.zeros(n, dtype=np.int64), np.zeros((1, 0), dtype=np.int64), [],
-                     [[] for _ in fit.group_cols], [KIND_FITTED] * n)
-    unknown = sorted({(g, k[j]) for k in keys for j, g in enumerate(fit.group_cols)
-                      if k[j] not in fit.levels[g]})
-    if unknown and not allow_new_levels:
-        g, lab = unknown[0]
-        raise ValueError(
-            f"group column {g!r} has label {lab!r} not seen in training; known labels: "
-            f"{fit.levels[g]} (allow new levels to predict it from the population)"
-        )
-    if unknown and st.pooling == "none":
-        g, lab = unknown[0]
-        raise ValueError(
-            f"group column {g!r} has label {lab!r} not seen in training, and a fit with "
-            "pooling='none' has no population to draw a new level from"
-        )
-    index = {c: i for i, c in enumerate(fit.curves)}
-    new_levels: list[list[str]] = [[] for _ in fit.group_cols]
-    for g, lab in unknown:
-        new_levels[fit.group_cols.index(g)].append(lab)
-    level_pos = [
-        {lab: i for i, lab in enumerate(list(fit.levels[g]) + new_levels[j])}
-        for j, g in enumerate(fit.group_cols)
-    ]
-    new_curves: list[tuple[str, ...]] = []
-    curve_all = np.empty(len(keys), dtype=np.int64)
-    kinds = []
-    for i, k in enumerate(keys):
-        if k in index:
-            curve_all[i] = index[k]
-            kinds.append(KIND_FITTED)
-            continue
-        if k not in new_curves:
-            if st.pooling == "none":
-                raise ValueError(
-                    f"curve {curve_label(fit.group_cols, k)} was not fitted, and a fit with "
-                    "pooling='none' cannot predict curves it did not fit"
-                )
-            new_curves.append(k)
-        curve_all[i] = len(fit.curves) + new_curves.index(k)
-        new = any(k[j] in new_levels[j] for j in range(len(k)))
-        kinds.append(KIND_NEW_LEVEL if new else KIND_COMBINATION)
-    fitted_levels = np.asarray(
-        [[level_pos[j][c[j]] for j in range(len(c))] for c in fit.curves], dtype=np.int64
-    ).reshape(len(fit.curves), len(fit.group_cols))
-    extra = np.asarray(
-        [[level_pos[j][c[j]] for j in range(len(c))] for c in new_curves], dtype=np.int64
-    ).reshape(len(new_curves), len(fit.group_cols))
-    return _Rows(keys, curve_all, np.vstack([fitted_levels, extra]), new_curves, new_levels,
-                 kinds)
-
-
-def _distance(fit: Any, x: np.ndarray, rows: _Rows, frame: pd.DataFrame) -> tuple:
+def _distance(fit: Any, x: np.ndarray, rows: Rows, frame: pd.DataFrame) -> tuple:
     law = fit.law
     pos = [law.inputs.index(s) for s in law.scales]
     lx = np.log10(x[:, pos])
@@ -241,7 +179,7 @@ def _check_units(fit: Any, frame: pd.DataFrame, x: np.ndarray, max_decades: floa
             )
 
 
-def _pred_structure(fit: Any, rows: _Rows, drift: bool, params: bool) -> Structure:
+def _pred_structure(fit: Any, rows: Rows, drift: bool, params: bool) -> Structure:
     return replace(
         fit.structure,
         n_new_levels=tuple(len(v) for v in rows.new_levels),
@@ -273,7 +211,18 @@ def _prediction_program(structure: Structure) -> Any:
         def run(samples: Any, base_key: jax.Array, data: Any, pred: Any) -> Any:
             n = jax.tree.leaves(samples)[0].shape[0]
             keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(jnp.arange(n))
-            return jax.vmap(one, in_axes=(0, 0, None, None))(samples, keys, data, pred)
+            # noise: one key per curve (per run for learning curves), never one per row and
+            # draw, apart from the per-draw keys, which fold in draw indices 0..n-1; rows of a
+            # curve share the standard draw (common random numbers: monotone quantiles)
+            streams = row_noise_streams(structure, jax.random.fold_in(base_key, _NOISE_STREAM),
+                                        pred["curve_hash"], n)
+            noise = {k: v[:, pred["row_curve"]] for k, v in streams.items()}
+            shared = pred
+
+            def draw(sample: Any, key: jax.Array, noise_d: Any) -> Any:
+                return one(sample, key, data, {**shared, "row_noise": noise_d})
+
+            return jax.vmap(draw)(samples, keys, noise)
 
         return jax.jit(run)
 
@@ -288,14 +237,6 @@ def _inputs(fit: Any, frame: pd.DataFrame) -> np.ndarray:
     )
 
 
-def _row_hashes(keys: list, x: np.ndarray) -> np.ndarray:
-    return np.array(
-        [_hash("|".join(k) + "|" + ",".join(f"{v:.17g}" for v in xi)) for k, xi in zip(keys, x,
-                                                                                        strict=True)],
-        dtype=np.uint32,
-    )
-
-
 def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
          max_decades: float, params: bool = False) -> tuple:
     """Draws of the per-row sites ``(draws, rows)`` by name, and row info."""
@@ -304,7 +245,7 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
         raise ValueError("prediction data has no rows")
     x = _inputs(fit, frame)
     _check_units(fit, frame, x, max_decades)
-    rows = _map_rows(fit, frame, allow_new_levels)
+    rows = map_rows(fit, frame, allow_new_levels)
     decades, x0, unit = _distance(fit, x, rows, frame)
     drift = _arviz.has_var(fit.idata, "posterior", "disc_tau")
     structure = _pred_structure(fit, rows, drift, params)
@@ -343,7 +284,6 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
                 "curve_idx": rows.curve_all[lo:hi],
                 "row_unit": row_unit[lo:hi],
                 "decades": decades[lo:hi],
-                "row_hash": _row_hashes(rows.keys[lo:hi], x[lo:hi]),
             },
             size,
             {"x": 1.0, "x0": 1.0},
@@ -365,7 +305,6 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
             "decades": padded["decades"],
             "row_curve": padded["row_unit"].astype(np.int64),
             "curve_hash": unit_hash,
-            "row_hash": padded["row_hash"].astype(np.uint32),
             "new_curve_hash": new_curve_hash,
             "level_hash": level_hash,
         }
@@ -476,7 +415,9 @@ def parameter_draws(
     return sites, info
 
 
-def _note_new_levels(kinds: Sequence[str], labels: Sequence[str]) -> None:
+def _note_new_levels(kinds: Sequence[str], labels: Sequence[str], stacklevel: int = 4) -> None:
+    if _QUIET.get():  # predict() notes once for the whole request, not once per block
+        return
     new = sorted({lab for lab, k in zip(labels, kinds, strict=True) if k != KIND_FITTED})
     if new:
         shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
@@ -484,7 +425,7 @@ def _note_new_levels(kinds: Sequence[str], labels: Sequence[str]) -> None:
             f"predicted from the population, not fitted: {shown} (labels are compared as "
             "text: '01' is not '1')",
             NewLevelWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
@@ -524,20 +465,39 @@ def predict(
             f"prediction data already has column(s) {clash}, which predict writes; rename or "
             "drop them"
         )
-    d = predictive_draws(fit, frame, seed=seed, allow_new_levels=allow_new_levels,
-                         max_decades=max_decades)
-    out = d.frame.copy()
-    out["curve"] = d.curve_label
-    out["kind"] = d.kind
-    out["extrapolation_decades"] = d.decades
-    stats = {**summarise(d.observed, probs), **summarise(d.curve, probs, "curve_")}
-    for name, col in stats.items():
-        out[name] = col
+    # rows are summarised a block at a time: a row's draws do not depend on the other rows
+    # requested, so this is the same answer with memory bounded by the block, not the request
+    step = _summary_rows(fit)
+    parts = []
+    token = _QUIET.set(True)
+    try:
+        for lo in range(0, max(len(frame), 1), step):
+            d = predictive_draws(fit, frame.iloc[lo:lo + step], seed=seed,
+                                 allow_new_levels=allow_new_levels, max_decades=max_decades)
+            parts.append((d.curve_label, d.kind, d.decades,
+                          {**summarise(d.observed, probs), **summarise(d.curve, probs, "curve_")}))
+    finally:
+        _QUIET.reset(token)
+    labels = [lab for p in parts for lab in p[0]]
+    kinds = [k for p in parts for k in p[1]]
+    _note_new_levels(kinds, labels, stacklevel=3)
+    out = frame.copy()
+    out["curve"] = labels
+    out["kind"] = kinds
+    out["extrapolation_decades"] = np.concatenate([p[2] for p in parts])
+    for name in parts[0][3]:
+        out[name] = np.concatenate([p[3][name] for p in parts])
     outside = (out["mean"] < out["lower"]) | (out["mean"] > out["upper"])
     out["mean_note"] = np.where(
         outside, "heavy upper tail: the mean lies outside the interval; use the median", ""
     )
     return out
+
+
+def _summary_rows(fit: Any) -> int:
+    """Rows per block of :func:`predict`: about ``_BLOCK_VALUES`` draws x rows, a power of 2."""
+    n_draws = getattr(fit, "main", fit).n_draws
+    return max(64, 2 ** int(np.log2(max(1, _BLOCK_VALUES // n_draws))))
 
 
 def curve_parameters(

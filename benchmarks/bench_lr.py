@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="short chains (smoke test)")
     ap.add_argument("--likelihood", default=None,
                     help="observation noise (default: the law's own, see bs.laws.BUILTIN)")
+    ap.add_argument("--save", default=None, help="also save the fit to this .nc path")
     ap.add_argument("--nu-low", type=float, default=None,
                     help="Student-t: bound nu below (prior TruncatedNormal(4, 5, low=NU_LOW))")
     a = ap.parse_args()
@@ -110,6 +111,9 @@ def main() -> None:
     rep = fit.check(warn=False)
     ess = float(rep.sampler.min_ess_bulk)
     print(f"fit {len(train)} runs in {wall:.0f}s: {rep.sampler.line()}", flush=True)
+    print(fit.discrepancy.summary(), flush=True)
+    if a.save:
+        fit.save(a.save)
 
     ok = test[~test["diverged"]]
     pred = fit.predict(ok[["family", *X]], PROB)
@@ -120,7 +124,8 @@ def main() -> None:
     conv = train[~train["diverged"]]
     coefs = {fam: np.linalg.lstsq(quad_features(g), np.log(g["loss"].to_numpy()), rcond=None)[0]
              for fam, g in conv.groupby("family")}
-    cells = ok.assign(pred_median=pred["median"].to_numpy(), covered=covered)
+    cells = ok.assign(pred_median=pred["median"].to_numpy(), covered=covered,
+                      law_median=pred["curve_median"].to_numpy())
     at = cells.groupby(["family", "N", "D"]).size().reset_index()[["family", "N", "D"]]
     tuned = bs.tune(fit, at, PROB)
     rows = []
@@ -144,6 +149,8 @@ def main() -> None:
             "loss_opt_lower": t["loss_opt_lower"], "loss_opt_upper": t["loss_opt_upper"],
             "coverage_90": float(g["covered"].mean()),
             "r2_bayes": r2(y, np.log(g["pred_median"].to_numpy())),
+            "r2_law_no_drift": r2(y, np.log(g["law_median"].to_numpy())),
+            "level_error": float(np.median(np.log(g["pred_median"].to_numpy()) - y)),
             "r2_quadratic_ls": r2(y, quad_features(g) @ coefs[cell["family"]]),
         })
     table = pd.DataFrame(rows)
@@ -172,6 +179,8 @@ def main() -> None:
         "optimum_misfit": tuned.attrs.get("optimum_misfit", ""),
         "run_coverage_90": float(covered.mean()),
         "r2_bayes_median": float(table["r2_bayes"].median()),
+        "r2_law_no_drift_median": float(table["r2_law_no_drift"].median()),
+        "drift": fit.discrepancy.summary(),
         "r2_quadratic_ls_median": float(table["r2_quadratic_ls"].median()),
         "metz_naive_abs_log_error_vs_best": float(np.median(np.abs(np.log(
             metz["naive_fixed_lr_law"] / metz["best_loss"])))),

@@ -110,3 +110,40 @@ def test_robust_likelihoods_predict_one_draw_per_row(power_runs, likelihood):
     d = bs.predictive_draws(fit, power_runs.head(7))
     assert d.observed.shape == d.curve.shape == (100, 7)
     assert len(fit.check(warn=False).fit.table) == len(power_runs)
+
+
+def test_predict_summarises_blocks_as_one_request(fit, monkeypatch):
+    """predict() summarises a block of rows at a time (bounded memory); with blocks of 64 rows a
+    200-row request gives exactly the numbers of one summary of all rows' draws, in order."""
+    import sys
+
+    pred_mod = sys.modules["bayes_scaling.predict"]
+    at = pd.DataFrame({"architecture": ["architecture0", "architecture1"] * 100,
+                       "domain": ["domain0"] * 200, "x": np.geomspace(1e8, 1e11, 200)})
+    monkeypatch.setattr(pred_mod, "_BLOCK_VALUES", 64 * fit.n_draws)
+    assert pred_mod._summary_rows(fit) == 64
+    blocks = fit.predict(at, prob=[0.9, 0.5], seed=3)
+    d = predictive_draws(fit, at, seed=3)
+    whole = {**summarise(d.observed, [0.9, 0.5]), **summarise(d.curve, [0.9, 0.5], "curve_")}
+    for name, col in whole.items():
+        np.testing.assert_array_equal(blocks[name].to_numpy(), col, err_msg=name)
+
+
+def test_quantiles_by_sorting_match_numpy():
+    """The sort-based quantiles behind every interval equal np.quantile (linear), NaN lanes
+    included, along any axis, and leave the caller's array untouched."""
+    from bayes_scaling.intervals import quantiles
+
+    rng = np.random.default_rng(1)
+    for shape, axis in [((999,), 0), ((1000, 37), 0), ((5, 400, 3), 1), ((1, 5), 0)]:
+        a = rng.standard_t(1.5, shape)
+        a0 = a.copy()
+        for q in ([0.05, 0.5, 0.95], [0.0, 1.0, 0.25]):
+            np.testing.assert_array_equal(quantiles(a, q, axis), np.quantile(a, q, axis=axis))
+        np.testing.assert_array_equal(a, a0)
+    a = rng.normal(size=(100, 3))
+    a[3, 1], a[5, 2] = np.nan, np.inf
+    q = quantiles(a, [0.05, 0.5, 1.0])
+    assert np.isnan(q[:, 1]).all() and q[2, 2] == np.inf  # numpy: NaN from inf - inf
+    np.testing.assert_array_equal(q[:2, [0, 2]], np.quantile(a[:, [0, 2]], [0.05, 0.5], axis=0))
+    assert q[2, 0] == a[:, 0].max()
