@@ -311,15 +311,14 @@ def row_noise_streams(
 
     One vector of ``n_draws`` values per hash from its own key, ``fold_in(key, hash)``, so the
     draws of one hash do not depend on which others are requested, and one threefry call serves
-    a whole vector (not one key per row and draw). Prediction passes the hashes of its curves
-    (of its runs for learning curves): rows of one curve share their standard draw in each
-    posterior draw (common random numbers, like the drift direction), so every row keeps its
-    exact marginal distribution while a monotone law's quantiles stay monotone along the curve.
-    The model turns them into noise with each draw's parameters (:func:`_row_noise`,
-    :func:`_run_residual`): ``z`` standard noise of the family (normal, or the standard Huber
-    density); for Student-t two uniforms ``u``, ``v`` (Bailey's polar construction, exact and
-    free of rejection loops); for the contaminated normal a uniform ``u`` choosing the broad
-    component; with run residuals ``z_ou``.
+    a whole vector (not one key per row and draw). Prediction passes its rows' hashes, or its
+    curves' (runs') so that rows of a curve share their standard draw (common random numbers,
+    like the drift direction: every row keeps its own distribution, and a monotone law's
+    quantiles stay monotone along the curve). The model turns them into noise with each draw's
+    parameters (:func:`_row_noise`, :func:`_run_residual`): ``z`` standard noise of the family
+    (normal, or the standard Huber density); for Student-t two uniforms ``u``, ``v`` (Bailey's
+    polar construction, exact and free of rejection loops); for the contaminated normal a
+    uniform ``u`` choosing the broad component; with run residuals ``z_ou``.
     """
 
     def per_row(salt: str, draw: Any) -> jnp.ndarray:

@@ -12,14 +12,13 @@ Three quantities per row and draw:
 * ``expected``: the curve times the extrapolation drift beyond the data (the true curve);
 * ``observed``: a new run there (expected plus run-to-run noise) -- the honest interval.
 
-Random draws are keyed by the seed, the draw, and the labels of the row's curve (run), so a
-row's prediction does not depend on which other rows are requested with it. The noise of a new
-run comes from one key per curve (a vector over the draws;
-:func:`bayes_scaling.model.row_noise_streams`): rows of one curve share its standard draw in
-each posterior draw, as they share the drift direction. Each row's distribution is exact, and a
-monotone law's median and interval stay monotone along the curve; joint statements about two
-rows of one curve treat their noise as fully correlated. :func:`predict` summarises a block of
-rows at a time, so its memory is bounded by the block.
+Random draws are keyed by the seed, the draw, and the labels and inputs of the row, so a row's
+prediction does not depend on which other rows are requested with it. A new run's noise comes
+from one key per row, or per curve with ``noise="curve"``, and a vector over the draws
+(:func:`bayes_scaling.model.row_noise_streams`), never a key per row and draw. :func:`predict`
+reports each row's own distribution, which is the same either way; it draws the noise per curve
+(common random numbers: a monotone law's median stays monotone along a curve draw by draw) and
+summarises a block of rows at a time, so its memory is bounded by the block.
 """
 
 from __future__ import annotations
@@ -78,6 +77,8 @@ OUTPUT_COLUMNS = (
     "curve_mean", "curve_median", "curve_lower", "curve_upper", "mean_note",
 )
 _CHUNK = 2048
+#: How new runs' noise is drawn across the rows of one request (:func:`predictive_draws`).
+NOISE_MODES = ("row", "curve")
 _BLOCK_VALUES = 2**21  # draws x rows summarised at once by predict (16 MB per float64 array)
 _QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet_new_levels", default=False)
 _NOISE_STREAM = 0xFFFFFFFF  # fold-in of the noise streams' key (draw keys use 0..draws-1)
@@ -179,13 +180,13 @@ def _check_units(fit: Any, frame: pd.DataFrame, x: np.ndarray, max_decades: floa
             )
 
 
-def _pred_structure(fit: Any, rows: Rows, drift: bool, params: bool) -> Structure:
+def _pred_structure(fit: Any, rows: Rows, drift: bool, params: bool, noise: str) -> Structure:
     return replace(
         fit.structure,
         n_new_levels=tuple(len(v) for v in rows.new_levels),
         n_new_curves=len(rows.new_curves),
         predict=True,
-        extras={"drift": drift, "params": params},
+        extras={"drift": drift, "params": params, "noise": noise},
     )
 
 
@@ -211,13 +212,15 @@ def _prediction_program(structure: Structure) -> Any:
         def run(samples: Any, base_key: jax.Array, data: Any, pred: Any) -> Any:
             n = jax.tree.leaves(samples)[0].shape[0]
             keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(jnp.arange(n))
-            # noise: one key per curve (per run for learning curves), never one per row and
-            # draw, apart from the per-draw keys, which fold in draw indices 0..n-1; rows of a
-            # curve share the standard draw (common random numbers: monotone quantiles)
-            streams = row_noise_streams(structure, jax.random.fold_in(base_key, _NOISE_STREAM),
-                                        pred["curve_hash"], n)
-            noise = {k: v[:, pred["row_curve"]] for k, v in streams.items()}
-            shared = pred
+            # noise: one key per row, or per curve (run) when shared, never one per row and
+            # draw; apart from the per-draw keys, which fold in draw indices 0..n-1
+            key = jax.random.fold_in(base_key, _NOISE_STREAM)
+            if structure.extras["noise"] == "curve":
+                streams = row_noise_streams(structure, key, pred["curve_hash"], n)
+                noise = {k: v[:, pred["row_curve"]] for k, v in streams.items()}
+            else:
+                noise = row_noise_streams(structure, key, pred["row_hash"], n)
+            shared = {k: v for k, v in pred.items() if k != "row_hash"}
 
             def draw(sample: Any, key: jax.Array, noise_d: Any) -> Any:
                 return one(sample, key, data, {**shared, "row_noise": noise_d})
@@ -237,8 +240,17 @@ def _inputs(fit: Any, frame: pd.DataFrame) -> np.ndarray:
     )
 
 
+def _row_hashes(keys: list, x: np.ndarray) -> np.ndarray:
+    """Per row: a hash of its curve's labels and its inputs (keys its independent noise)."""
+    return np.array(
+        [_hash("|".join(k) + "|" + ",".join(f"{v:.17g}" for v in xi))
+         for k, xi in zip(keys, x, strict=True)],
+        dtype=np.uint32,
+    )
+
+
 def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
-         max_decades: float, params: bool = False) -> tuple:
+         max_decades: float, params: bool = False, noise: str = "row") -> tuple:
     """Draws of the per-row sites ``(draws, rows)`` by name, and row info."""
     seed = check_seed(seed)
     if len(frame) == 0:
@@ -248,7 +260,7 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
     rows = map_rows(fit, frame, allow_new_levels)
     decades, x0, unit = _distance(fit, x, rows, frame)
     drift = _arviz.has_var(fit.idata, "posterior", "disc_tau")
-    structure = _pred_structure(fit, rows, drift, params)
+    structure = _pred_structure(fit, rows, drift, params, noise)
     program = _prediction_program(structure)
     labels = [curve_label(fit.group_cols, k) for k in
               (list(fit.curves) + rows.new_curves if fit.structure.pooling != "complete"
@@ -284,6 +296,7 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
                 "curve_idx": rows.curve_all[lo:hi],
                 "row_unit": row_unit[lo:hi],
                 "decades": decades[lo:hi],
+                "row_hash": _row_hashes(rows.keys[lo:hi], x[lo:hi]),
             },
             size,
             {"x": 1.0, "x0": 1.0},
@@ -305,6 +318,7 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
             "decades": padded["decades"],
             "row_curve": padded["row_unit"].astype(np.int64),
             "curve_hash": unit_hash,
+            "row_hash": padded["row_hash"].astype(np.uint32),
             "new_curve_hash": new_curve_hash,
             "level_hash": level_hash,
         }
@@ -354,6 +368,7 @@ def predictive_draws(
     seed: int = 0,
     allow_new_levels: bool = True,
     max_decades: float = 6.0,
+    noise: str = "row",
 ) -> PredictiveDraws:
     """Draws of the curve, the expected value and a new observation at each requested row.
 
@@ -370,16 +385,25 @@ def predictive_draws(
     max_decades : float
         Inputs further than this many decades outside the training range raise a ``ValueError``
         (usually a unit mismatch, e.g. billions vs raw counts).
+    noise : {"row", "curve"}
+        How a new run's noise is drawn across rows. ``"row"`` (default): independently for
+        every row, the joint distribution of separate runs. ``"curve"``: rows of one curve (one
+        run for learning curves) share the standard draw of each posterior draw, as they share
+        the drift direction; every row's own distribution is the same, and a monotone law's
+        quantiles stay monotone along the curve draw by draw (what :func:`predict` uses).
+        Either way a row's draws do not depend on the other rows requested.
 
     Returns
     -------
     PredictiveDraws
     """
+    if noise not in NOISE_MODES:
+        raise ValueError(f"noise must be one of {NOISE_MODES}, got {noise!r}")
     if hasattr(fit, "components"):
         return fit.predictive_draws(data, seed=seed, allow_new_levels=allow_new_levels,
-                                    max_decades=max_decades)
+                                    max_decades=max_decades, noise=noise)
     frame = read_table(data, what="prediction data").copy()
-    sites, info = _run(fit, frame, seed, allow_new_levels, max_decades)
+    sites, info = _run(fit, frame, seed, allow_new_levels, max_decades, noise=noise)
     _note_new_levels(info["kinds"], info["labels"])
     # Student-t noise with nu < 1 draws the odd observation beyond float64 (inf): quantiles are
     # unaffected, the mean column says so, and the fit checks report such tails with advice
@@ -473,7 +497,8 @@ def predict(
     try:
         for lo in range(0, max(len(frame), 1), step):
             d = predictive_draws(fit, frame.iloc[lo:lo + step], seed=seed,
-                                 allow_new_levels=allow_new_levels, max_decades=max_decades)
+                                 allow_new_levels=allow_new_levels, max_decades=max_decades,
+                                 noise="curve")
             parts.append((d.curve_label, d.kind, d.decades,
                           {**summarise(d.observed, probs), **summarise(d.curve, probs, "curve_")}))
     finally:

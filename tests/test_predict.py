@@ -123,7 +123,7 @@ def test_predict_summarises_blocks_as_one_request(fit, monkeypatch):
     monkeypatch.setattr(pred_mod, "_BLOCK_VALUES", 64 * fit.n_draws)
     assert pred_mod._summary_rows(fit) == 64
     blocks = fit.predict(at, prob=[0.9, 0.5], seed=3)
-    d = predictive_draws(fit, at, seed=3)
+    d = predictive_draws(fit, at, seed=3, noise="curve")
     whole = {**summarise(d.observed, [0.9, 0.5]), **summarise(d.curve, [0.9, 0.5], "curve_")}
     for name, col in whole.items():
         np.testing.assert_array_equal(blocks[name].to_numpy(), col, err_msg=name)
@@ -147,3 +147,23 @@ def test_quantiles_by_sorting_match_numpy():
     assert np.isnan(q[:, 1]).all() and q[2, 2] == np.inf  # numpy: NaN from inf - inf
     np.testing.assert_array_equal(q[:2, [0, 2]], np.quantile(a[:, [0, 2]], [0.05, 0.5], axis=0))
     assert q[2, 0] == a[:, 0].max()
+
+
+def test_noise_per_row_or_shared_along_a_curve(fit):
+    """noise='row' draws each row's noise independently (the joint of separate runs);
+    noise='curve' shares the standard draw along a curve (common random numbers); a row's own
+    distribution is the same either way (two-sample KS on 600 draws)."""
+    from scipy.stats import ks_2samp
+
+    at = pd.DataFrame({"architecture": "architecture0", "domain": "domain0",
+                       "x": [1e7, 3e7, 1e8]})
+    own = predictive_draws(fit, at, seed=2)
+    shared = predictive_draws(fit, at, seed=2, noise="curve")
+    eps_own = np.log(own.observed / own.expected)
+    eps_shared = np.log(shared.observed / shared.expected)
+    assert abs(np.corrcoef(eps_own[:, 0], eps_own[:, 2])[0, 1]) < 0.2
+    assert np.corrcoef(eps_shared[:, 0], eps_shared[:, 2])[0, 1] > 0.99
+    for j in range(3):
+        assert ks_2samp(own.observed[:, j], shared.observed[:, j]).pvalue > 1e-3
+    with pytest.raises(ValueError, match="noise must be one of"):
+        predictive_draws(fit, at, noise="run")

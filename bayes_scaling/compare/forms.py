@@ -284,12 +284,16 @@ class FormFit:
         seed: int = 0,
         allow_new_levels: bool = True,
         max_decades: float = 6.0,
+        noise: str = "row",
     ) -> PredictiveDraws:
-        """Mixture of the laws' predictive draws, per row by its curve's weights."""
+        """Mixture of the laws' predictive draws, per row by its curve's weights.
+
+        ``noise``: see :func:`bayes_scaling.predictive_draws`.
+        """
         frame = read_table(data, what="prediction data").copy()
         per = {
             k: predictive_draws(c, frame, seed=seed, allow_new_levels=allow_new_levels,
-                                max_decades=max_decades)
+                                max_decades=max_decades, noise=noise)
             for k, c in self.components.items()
         }
         first = next(iter(per.values()))
