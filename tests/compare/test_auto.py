@@ -63,15 +63,33 @@ def test_divergent_candidate_is_resampled_at_a_higher_target_accept(monkeypatch)
     assert len(notes) == 1 and "m4: 5 divergent" in notes[0] and "(0 after)" in notes[0]
 
 
+def test_divergences_left_after_the_first_retry_get_one_more(monkeypatch):
+    ok = Diag(0, 1.001)
+    out, calls = _run_auto(monkeypatch, {
+        ("power", 0.9): ok, ("saturating", 0.9): ok,
+        ("m4", 0.9): Diag(11, 1.004), ("m4", 0.97): Diag(5, 1.003), ("m4", 0.99): ok,
+    })
+    assert calls[-3:] == [("m4", 0.9), ("m4", 0.97), ("m4", 0.99)]
+    _, fits = out
+    assert fits["m4"].target_accept == 0.99
+    notes = fits["m4"].meta["auto"]["notes"]
+    assert notes == ["m4: 11 divergent transition(s) at target_accept 0.9, resampled at 0.97 "
+                     "(5 after)",
+                     "m4: 5 divergent transition(s) at target_accept 0.97, resampled at 0.99 "
+                     "(0 after)"]
+
+
 def test_candidate_that_still_fails_is_set_aside_and_said_so(monkeypatch):
     ok = Diag(0, 1.001)
     bad = Diag(900, 1.5)  # hopeless: no retry
     still = Diag(80, 1.02)  # 2% divergent after the retry
     out, calls = _run_auto(monkeypatch, {
-        ("power", 0.9): Diag(3, 1.0), ("power", auto.RETRY_TARGET_ACCEPT): still,
+        ("power", 0.9): Diag(3, 1.0), ("power", 0.97): still,
         ("saturating", 0.9): ok, ("m4", 0.9): bad,
     })
     assert ("m4", auto.RETRY_TARGET_ACCEPT) not in calls
+    # 2% divergent after the first retry: smaller steps did not help, no third attempt
+    assert [c for c in calls if c[0] == "power"] == [("power", 0.9), ("power", 0.97)]
     assert isinstance(out, FakeFit) and out.law == "saturating"  # the one usable law
     lines = auto_note(out)
     assert any(ln.startswith("m4: set aside (900 divergent") for ln in lines)
