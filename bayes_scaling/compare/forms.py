@@ -161,8 +161,18 @@ def form_weights(elpd: np.ndarray, shrink: float = SHRINK,
                  concentration: float = CONCENTRATION["psis-lfo"]) -> tuple[np.ndarray, np.ndarray]:
     """Global stacking weights and per-curve weights.
 
-    See the module docstring, and :func:`_stacking` for ``concentration``.
+    See the module docstring, and :func:`_stacking` for ``concentration``. A law that could not
+    be scored on a curve (NaN: e.g. too few checkpoints below the backtest's cut for its
+    parameters) gets that curve's mean score over the laws that were: no evidence either way.
+    Read as 0 instead, it sat level with a law that scored 0 nats whatever the others scored,
+    and could take most of the weight without any evidence.
     """
+    elpd = np.asarray(elpd, dtype=float)
+    finite = np.isfinite(elpd)
+    scored = finite.any(axis=1, keepdims=True)
+    mean = np.where(finite, elpd, 0.0).sum(axis=1, keepdims=True) / np.maximum(
+        finite.sum(axis=1, keepdims=True), 1)
+    elpd = np.where(finite, elpd, np.where(scored, mean, np.nan))
     w_glob = _stacking(elpd, concentration)
     logw = (1 - shrink) * np.log(np.maximum(w_glob, 1e-12))[None, :]
     own = np.where(np.isfinite(elpd), elpd, 0.0)

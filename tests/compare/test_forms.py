@@ -78,6 +78,18 @@ def test_learning_curves_weigh_laws_by_the_refitted_backtest(curves):
         assert "bend b fixed at 0 for learning curves" in disc.summary()
 
 
+def test_a_law_without_a_score_does_not_win_by_default():
+    """Laws 0 and 1 were scored on every curve (the first loses by 3 nats, both negative); law 2
+    could not be scored (NaN). It gets each curve's mean score, so it ranks between them and
+    never above the best scored law; a curve nobody could score falls back to the global weights.
+    """
+    elpd = np.array([[-8.0, -5.0, np.nan]] * 4 + [[np.nan, np.nan, np.nan]])
+    glob, per = form_weights(elpd, shrink=0.5, concentration=1.0)
+    assert glob[1] > 0.9 and glob[2] < 0.1
+    assert np.all(per[:4, 1] > per[:4, 2]) and np.all(per[:4, 2] > per[:4, 0])
+    assert per[4, 1] == per[4].max()
+
+
 def test_plain_stacking_drops_a_law_that_loses_everywhere():
     """Dirichlet(2) (PSIS-LFO scores) keeps a law that loses on all 4 curves by 3 nats near
     1 / (4 + 2); plain stacking (refitted scores of learning curves) sends it to 0."""
