@@ -75,12 +75,10 @@ def fit_auto(spec: Any, data: Any, x: Any, y: str, groups: Any, *, run: str | No
         diag = fit.diagnostics
         tried = settings["target_accept"]
         for i, accept in enumerate(RETRY_TARGET_ACCEPTS):
-            if not (diag.n_divergent > 0 and tried < accept
-                    and not diag.max_rhat > HOPELESS_RHAT):
+            if diag.n_divergent == 0 or tried >= accept or diag.max_rhat > HOPELESS_RHAT:
                 break
             if i > 0 and _failure(diag) is not None:
                 break  # smaller steps did not help: a further retry only mops up a few
-
             again = SamplerSettings(settings["chains"], settings["warmup"], settings["draws"],
                                     settings["seed"], accept, settings["max_tree_depth"])
             fit = sample_fit(one, law, run_data, structure, cond, again, progress, backtest)
