@@ -79,22 +79,38 @@ def test_divergences_left_after_the_first_retry_get_one_more(monkeypatch):
                      "(0 after)"]
 
 
+def test_a_retry_that_makes_things_worse_is_not_kept(monkeypatch):
+    ok = Diag(0, 1.001, 600)
+    out, calls = _run_auto(monkeypatch, {
+        ("power", 0.9): ok, ("m4", 0.9): ok,
+        ("saturating", 0.9): Diag(2, 1.004, 600), ("saturating", 0.97): Diag(9, 1.004, 600),
+    })
+    # 9 of 600 is over the set-aside threshold: no third attempt, and the first one is kept
+    assert ("saturating", 0.99) not in calls
+    _, fits = out
+    assert list(fits) == ["power", "saturating", "m4"]
+    assert fits["saturating"].target_accept == 0.9
+    notes = fits["saturating"].meta["auto"]["notes"]
+    assert "saturating: kept the attempt with 2 divergent" in notes[-1]
+    assert not any("set aside" in n for n in notes)
+
+
 def test_candidate_that_still_fails_is_set_aside_and_said_so(monkeypatch):
     ok = Diag(0, 1.001)
     bad = Diag(900, 1.5)  # hopeless: no retry
-    still = Diag(80, 1.02)  # 2% divergent after the retry
+    still = Diag(45, 1.02)  # 1.1% divergent after the retry
     out, calls = _run_auto(monkeypatch, {
-        ("power", 0.9): Diag(3, 1.0), ("power", 0.97): still,
+        ("power", 0.9): Diag(50, 1.0), ("power", 0.97): still,
         ("saturating", 0.9): ok, ("m4", 0.9): bad,
     })
     assert ("m4", auto.RETRY_TARGET_ACCEPT) not in calls
-    # 2% divergent after the first retry: smaller steps did not help, no third attempt
+    # 1.1% divergent after the first retry: smaller steps did not help, no third attempt
     assert [c for c in calls if c[0] == "power"] == [("power", 0.9), ("power", 0.97)]
     assert isinstance(out, FakeFit) and out.law == "saturating"  # the one usable law
     lines = auto_note(out)
     assert any(ln.startswith("m4: set aside (900 divergent") for ln in lines)
-    assert any(ln.startswith("power: set aside (80 divergent") for ln in lines)
-    assert any(ln.startswith("power: 3 divergent") and "(80 after)" in ln for ln in lines)
+    assert any(ln.startswith("power: set aside (45 divergent") for ln in lines)
+    assert any(ln.startswith("power: 50 divergent") and "(45 after)" in ln for ln in lines)
     assert lines[-1] == "only saturating was kept of ['power', 'saturating', 'm4']"
 
 
