@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bayes_scaling.compare.forms as forms
 from bayes_scaling import FormFit, compare_laws, fit_least_squares
 from bayes_scaling.compare.forms import _assignment, form_weights
 from tests.conftest import FAST
@@ -88,6 +89,28 @@ def test_a_law_without_a_score_does_not_win_by_default():
     assert glob[1] > 0.9 and glob[2] < 0.1
     assert np.all(per[:4, 1] > per[:4, 2]) and np.all(per[:4, 2] > per[:4, 0])
     assert per[4, 1] == per[4].max()
+
+
+def test_a_law_without_a_backtest_leaves_the_others_scored_by_theirs():
+    """Learning curves: with 10 checkpoints M4's in-study backtest cannot run (too few rows above
+    the cut for its parameters), the other laws' can. The laws with a backtest are scored by it
+    and M4 is unscored (NaN, so it takes the curve's mean score), instead of every law falling
+    back to PSIS-LFO on one-step-ahead checkpoint densities."""
+    from types import SimpleNamespace
+
+    def stand_in(unit_elpd):
+        update = {"unit_elpd": unit_elpd} if unit_elpd is not None else {}
+        return SimpleNamespace(run_col="run", curves=[("a",), ("b",)], run_curve=[0, 1],
+                               discrepancy=SimpleNamespace(info={"update": update}))
+
+    fits = {"power": stand_in([(0, -4.0), (1, -6.0)]), "saturating": stand_in([(0, -1.0)]),
+            "m4": stand_in(None)}
+    method, elpd, khat = forms._elpd(fits)
+    assert method == "refit-lfo" and np.isnan(khat).all()
+    np.testing.assert_array_equal(elpd[:, :2], [[-4.0, -1.0], [-6.0, np.nan]])
+    assert np.isnan(elpd[:, 2]).all()
+    glob, per = form_weights(elpd, concentration=1.0)
+    assert per[0, 1] > per[0, 2] > per[0, 0]
 
 
 def test_plain_stacking_drops_a_law_that_loses_everywhere():
