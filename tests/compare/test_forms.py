@@ -81,14 +81,15 @@ def test_learning_curves_weigh_laws_by_the_refitted_backtest(curves):
 
 def test_a_law_without_a_score_does_not_win_by_default():
     """Laws 0 and 1 were scored on every curve (the first loses by 3 nats, both negative); law 2
-    could not be scored (NaN). It gets each curve's mean score, so it ranks between them and
-    never above the best scored law; a curve nobody could score falls back to the global weights.
-    """
-    elpd = np.array([[-8.0, -5.0, np.nan]] * 4 + [[np.nan, np.nan, np.nan]])
+    was scored on one curve only (NaN elsewhere). Where unscored it gets the curve's mean score,
+    so it ranks between them and never above the best scored law; a curve nobody could score
+    falls back to the global weights."""
+    elpd = np.array([[-8.0, -5.0, np.nan]] * 4 + [[-7.0, -6.0, -6.5],
+                                                   [np.nan, np.nan, np.nan]])
     glob, per = form_weights(elpd, shrink=0.5, concentration=1.0)
     assert glob[1] > 0.9 and glob[2] < 0.1
     assert np.all(per[:4, 1] > per[:4, 2]) and np.all(per[:4, 2] > per[:4, 0])
-    assert per[4, 1] == per[4].max()
+    assert per[5, 1] == per[5].max()
 
 
 def test_a_law_without_a_backtest_leaves_the_others_scored_by_theirs():
@@ -109,8 +110,16 @@ def test_a_law_without_a_backtest_leaves_the_others_scored_by_theirs():
     assert method == "refit-lfo" and np.isnan(khat).all()
     np.testing.assert_array_equal(elpd[:, :2], [[-4.0, -1.0], [-6.0, np.nan]])
     assert np.isnan(elpd[:, 2]).all()
+
+
+def test_a_law_scored_nowhere_keeps_its_prior_share():
+    """No evidence either way: M4 keeps 1 / 3 on every curve, globally and per curve, and the
+    scored laws share the other 2 / 3 by their scores (saturating wins on every curve)."""
+    elpd = np.array([[-4.0, -1.0, np.nan], [-6.0, -2.0, np.nan], [-5.0, np.nan, np.nan]])
     glob, per = form_weights(elpd, concentration=1.0)
-    assert per[0, 1] > per[0, 2] > per[0, 0]
+    assert glob[2] == pytest.approx(1 / 3) and np.allclose(per[:, 2], 1 / 3)
+    assert glob.sum() == pytest.approx(1.0) and np.allclose(per.sum(axis=1), 1.0)
+    assert glob[1] > 0.6 and per[0, 1] > per[0, 0] and per[1, 1] > per[1, 0]
 
 
 def test_plain_stacking_drops_a_law_that_loses_everywhere():
