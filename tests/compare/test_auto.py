@@ -30,7 +30,7 @@ class FakeFit:
         return replace(self, meta={**self.meta, key: value})
 
 
-def _run_auto(monkeypatch, outcomes: dict) -> tuple[Any, list]:
+def _run_auto(monkeypatch, outcomes: dict, target_accept: float = 0.9) -> tuple[Any, list]:
     """fit_auto with sampling replaced by ``outcomes[(law, target_accept)] -> Diag``."""
     calls = []
 
@@ -42,7 +42,7 @@ def _run_auto(monkeypatch, outcomes: dict) -> tuple[Any, list]:
     monkeypatch.setattr(fit_module, "sample_fit", fake_sample)
     monkeypatch.setattr(ScalingLaw, "_prepare", lambda self, *a: (None, None, None, None))
     monkeypatch.setattr(forms, "combine", lambda fits: ("mixture", dict(fits)))
-    settings = SamplerSettings(2, 100, 100, 0, 0.9, 10)
+    settings = SamplerSettings(2, 100, 100, 0, target_accept, 10)
     out = auto.fit_auto(ScalingLaw(), None, "x", "y", None, run=None, settings=settings,
                         progress=False, strict=False, warn=False)
     return out, calls
@@ -77,6 +77,21 @@ def test_divergences_left_after_the_first_retry_get_one_more(monkeypatch):
                      "(5 after)",
                      "m4: 5 divergent transition(s) at target_accept 0.97, resampled at 0.99 "
                      "(0 after)"]
+
+
+def test_a_user_setting_between_the_rungs_still_gets_the_higher_one(monkeypatch):
+    ok = Diag(0, 1.001)
+    out, calls = _run_auto(monkeypatch, {
+        ("power", 0.98): ok, ("saturating", 0.98): ok,
+        ("m4", 0.98): Diag(7, 1.004), ("m4", 0.99): ok,
+    }, target_accept=0.98)
+    assert calls == [("power", 0.98), ("saturating", 0.98), ("m4", 0.98), ("m4", 0.99)]
+    _, fits = out
+    assert fits["m4"].target_accept == 0.99
+    # nothing above 0.99 to try: a user already there gets no retry
+    _, calls = _run_auto(monkeypatch, {("power", 0.99): ok, ("saturating", 0.99): ok,
+                                       ("m4", 0.99): Diag(7, 1.004)}, target_accept=0.99)
+    assert calls == [("power", 0.99), ("saturating", 0.99), ("m4", 0.99)]
 
 
 def test_a_retry_that_makes_things_worse_is_not_kept(monkeypatch):
