@@ -227,8 +227,8 @@ def _prediction_program(structure: Structure) -> Any:
 
             # rows-major output ``(rows, draws)``: the layout XLA computes the row block in, and
             # the one the summaries sort along (a row's draws contiguous), so neither XLA nor
-            # numpy transposes 16 MB per block (10,000 rows x 1,000 draws: 0.9 s -> see
-            # benchmarks/bench_speed.py --parts predict)
+            # numpy transposes 16 MB per block (predict of 10,000 rows x 1,000 draws: 1.01 s ->
+            # 0.93 s on 2 CPU cores; benchmarks/bench_speed.py --parts predict)
             return jax.vmap(draw, out_axes=-1)(samples, keys, noise)
 
         return jax.jit(run)
@@ -330,9 +330,9 @@ def _run(fit: Any, frame: pd.DataFrame, seed: int, allow_new_levels: bool,
         }
         out = program(posterior, base, data, _static_free(pred))
         outs.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
-    # ``(draws, rows)`` views of row-major arrays (no copy): a row's draws stay contiguous
-    sites = {k: (outs[0][k] if len(outs) == 1 else np.concatenate([o[k] for o in outs])).T
-             for k in outs[0]}
+    # ``(draws, rows)`` views of row-major arrays: a row's draws stay contiguous (the
+    # concatenation copies, so the arrays are the caller's to write, not JAX's read-only buffers)
+    sites = {k: np.concatenate([o[k] for o in outs]).T for k in outs[0]}
     labels_rows = [curve_label(fit.group_cols, k) if fit.structure.pooling != "complete"
                    else "all" for k in rows.keys]
     info = {"labels": labels_rows, "kinds": rows.kinds, "decades": decades, "x0": x0,

@@ -7,6 +7,7 @@ import pytest
 import bayes_scaling as bs
 from bayes_scaling import predictive_draws
 from bayes_scaling.intervals import central_interval, check_probs, summarise
+from bayes_scaling.predict import parameter_draws
 
 
 def test_rows_kept_in_order_with_index(fit):
@@ -167,3 +168,14 @@ def test_noise_per_row_or_shared_along_a_curve(fit):
         assert ks_2samp(own.observed[:, j], shared.observed[:, j]).pvalue > 1e-3
     with pytest.raises(ValueError, match="noise must be one of"):
         predictive_draws(fit, at, noise="run")
+
+
+def test_parameter_draws_are_the_callers_arrays(fit):
+    """The prediction program's output is row-major; the draws handed out are (draws, rows)
+    views of a copy, writable like any numpy array (not JAX's read-only buffers)."""
+    at = pd.DataFrame({"architecture": "architecture0", "domain": "domain0", "x": [1e8, 1e9]})
+    sites, _ = parameter_draws(fit, at, seed=0)
+    for name in ("sigma_row", *(f"theta_{p}" for p in fit.law.params)):
+        a = sites[name]
+        assert a.shape == (fit.n_draws, 2) and a.flags.writeable
+        assert a.T.flags.c_contiguous  # a row's draws are contiguous

@@ -182,10 +182,10 @@ def form_weights(elpd: np.ndarray, shrink: float = SHRINK,
         # a law scored on no curve keeps its prior share (1 / laws) everywhere; the others
         # share the rest by their scores
         k = elpd.shape[1]
+        rest = 1.0 - never.sum() / k  # the scored laws' share
         w_rest, per_rest = form_weights(elpd[:, ~never], shrink, concentration)
         w_glob, per = np.full(k, 1.0 / k), np.full((elpd.shape[0], k), 1.0 / k)
-        w_glob[~never] = w_rest * (1 - never.sum() / k)
-        per[:, ~never] = per_rest * (1 - never.sum() / k)
+        w_glob[~never], per[:, ~never] = rest * w_rest, rest * per_rest
         return w_glob, per
     finite = np.isfinite(elpd)
     scored = finite.any(axis=1, keepdims=True)
